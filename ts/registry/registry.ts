@@ -1,0 +1,74 @@
+// Registry: maps MMEngine type names (`type='AdamW'`) to builders, so config dicts become
+// objects. Errors name the key path of the config dict that failed to build.
+
+import { AnvilError } from '../errors';
+import { camelizeKeys } from '../util/names';
+
+/** Builds an object from a config dict's arguments (everything but `type`, keys as in the config). */
+export type Builder<T> = (args: Record<string, unknown>) => T;
+
+export interface ConfigDict {
+  type: string;
+  [key: string]: unknown;
+}
+
+export class Registry<T = unknown> {
+  private readonly builders = new Map<string, Builder<T>>();
+
+  constructor(readonly name: string) {}
+
+  /** Registers a builder under `type`; re-registering a name needs `force`. */
+  register(type: string, builder: Builder<T>, options: { force?: boolean } = {}): this {
+    if (this.builders.has(type) && !options.force) {
+      throw new AnvilError(`${this.name}: '${type}' is already registered (pass { force: true } to replace it)`);
+    }
+    this.builders.set(type, builder);
+    return this;
+  }
+
+  /** Registers a class whose constructor takes one camelCase options object. */
+  registerClass(type: string, cls: new (options: never) => T, options: { force?: boolean } = {}): this {
+    const ctor = cls as unknown as new (options: Record<string, unknown>) => T;
+    return this.register(type, (args) => new ctor(camelizeKeys(args)), options);
+  }
+
+  has(type: string): boolean {
+    return this.builders.has(type);
+  }
+
+  names(): string[] {
+    return [...this.builders.keys()];
+  }
+
+  /** Builds `{type, ...args}`; `where` names the config key for error messages. */
+  build<R extends T = T>(cfg: unknown, where: string = this.name, extraArgs: Record<string, unknown> = {}): R {
+    if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) {
+      throw new AnvilError(`${where}: expected a dict with a 'type' key, got ${describe(cfg)}`);
+    }
+    const { type, ...args } = cfg as Record<string, unknown>;
+    if (typeof type !== 'string') {
+      throw new AnvilError(`${where}.type: expected a registered type name (string), got ${describe(type)}`);
+    }
+    const builder = this.builders.get(type);
+    if (!builder) {
+      const known = this.names().sort().join(', ') || 'none';
+      throw new AnvilError(`${where}.type: '${type}' is not registered in ${this.name} (registered: ${known})`);
+    }
+    try {
+      return builder({ ...args, ...extraArgs }) as R;
+    } catch (e) {
+      if (e instanceof AnvilError && !e.message.startsWith(where)) {
+        throw new AnvilError(`${where} (${type}): ${e.message}`, { cause: e });
+      }
+      throw e;
+    }
+  }
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'None';
+  if (Array.isArray(value)) return `a list (${JSON.stringify(value).slice(0, 60)})`;
+  if (typeof value === 'object') return `a dict (${JSON.stringify(value).slice(0, 60)})`;
+  if (typeof value === 'string') return `'${value}'`;
+  return `${typeof value} ${String(value)}`;
+}
