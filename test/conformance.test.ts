@@ -1,0 +1,117 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { caseType, compare, runConformance } from '../ts/conformance';
+
+const CASES = path.resolve(__dirname, '../../shared/conformance/cases');
+
+function quiet(dir: string) {
+  const lines: string[] = [];
+  return { summary: runConformance(dir, { out: (l) => lines.push(l) }), lines };
+}
+
+describe('conformance cases', () => {
+  // 12 supported optimizer cases: sgd-* (6), adam-* (3), adamw-* (3) of the 25.
+  it('passes every supported reference case', () => {
+    const { summary, lines } = quiet(CASES);
+    const failures = lines.filter((l) => l.startsWith('FAIL'));
+    expect(failures).toEqual([]);
+    expect(summary.failed).toBe(0);
+    expect(summary.passed).toBe(12);
+    const passed = summary.results.filter((r) => r.status === 'pass').map((r) => `${r.kind}/${r.name}`);
+    expect(passed.every((n) => /^optimizer\/(sgd|adam|adamw)-/.test(n))).toBe(true);
+    expect(summary.results.filter((r) => r.kind === 'optimizer')).toHaveLength(25);
+    expect(summary.unsupported).toBe(summary.results.length - 12);
+    expect(lines.at(-1)).toBe(`12 passed, 0 failed, ${summary.unsupported} unsupported`);
+  });
+});
+
+describe('compare', () => {
+  const tol = { rtol: 1e-5, atol: 1e-6 };
+
+  it('accepts values within tolerance and reports the first miss by path', () => {
+    const expected = { params: [[{ shape: [2], data: [1, 2] }], [{ shape: [2], data: [1, 2] }]] };
+    expect(compare(expected, { params: [[{ shape: [2], data: [1 + 1e-6, 2] }], [{ shape: [2], data: [1, 2] }]] }, tol)).toBeNull();
+    const d = compare(expected, { params: [[{ shape: [2], data: [1, 2] }], [{ shape: [2], data: [1, 2.001] }]] }, tol);
+    expect(d).toEqual({ path: 'params[1][0].data[1]', expected: 2, actual: 2.001 });
+    expect(compare({ a: 1 }, { a: 1 + 1e-12 })).toEqual({ path: 'a', expected: 1, actual: 1 + 1e-12 });
+  });
+
+  it('compares tensor shapes exactly', () => {
+    expect(compare({ t: { shape: [3], data: [] } }, { t: { shape: [3.000001], data: [] } }, tol)?.path).toBe('t.shape[0]');
+  });
+
+  it('reads "inf", "-inf" and "nan" as non-finite floats', () => {
+    expect(compare({ n: 'nan', i: '-inf', d: ['inf', 1] }, { n: NaN, i: -Infinity, d: [Infinity, 1] }, tol)).toBeNull();
+    expect(compare('nan', 'nan')).toBeNull();
+    expect(compare({ n: 'nan' }, { n: 0 }, tol)?.path).toBe('n');
+    expect(compare({ i: 'inf' }, { i: -Infinity }, tol)?.path).toBe('i');
+    expect(compare({ x: 1 }, { x: NaN }, tol)?.path).toBe('x');
+  });
+
+  it('reports missing and extra keys and lengths', () => {
+    expect(compare({ state: { '0': { step: 1, exp_avg: 2 } } }, { state: { '0': { step: 1 } } })).toEqual({
+      path: 'state.0.exp_avg',
+      expected: 2,
+      actual: undefined,
+    });
+    expect(compare({ a: 1 }, { a: 1, b: 2 })?.path).toBe('b');
+    expect(compare([1, 2], [1])?.path).toBe('[1]');
+    expect(compare({ a: null }, { a: {} })?.path).toBe('a');
+  });
+});
+
+describe('runConformance', () => {
+  const sgdPlain = JSON.parse(fs.readFileSync(path.join(CASES, 'optimizer/sgd-plain.json'), 'utf8'));
+
+  it('reports a wrong value, bad JSON, an unsupported kind and error cases', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anvil-conformance-'));
+    try {
+      const wrong = structuredClone(sgdPlain);
+      wrong.name = 'wrong';
+      wrong.expected.params[1][0].data[2] += 0.5;
+      const write = (file: string, c: unknown) => {
+        fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+        fs.writeFileSync(path.join(dir, file), typeof c === 'string' ? c : JSON.stringify(c));
+      };
+      write('a/wrong.json', wrong);
+      write('a/bad.json', '{ "kind": "optimizer", ');
+      write('a/nameless.json', { kind: 'optimizer', input: {}, expected: {} });
+      write('b/foo.json', { kind: 'foo', name: 'x', input: {}, expected: {} });
+      write('b/adadelta.json', { kind: 'optimizer', name: 'ada', input: { optimizer: { type: 'Adadelta' } }, expected: {} });
+      const neg = { kind: 'optimizer', name: 'err-lr', input: { ...sgdPlain.input, optimizer: { type: 'SGD', lr: -1 } }, expected: { error: 'Invalid learning rate', error_type: 'ValueError' } };
+      write('c/err-lr.json', neg);
+      write('c/err-none.json', { ...neg, name: 'err-none', input: sgdPlain.input });
+      write('c/err-type.json', { ...neg, name: 'err-type', input: { optimizer: { type: 'SGD', lr: 0.1 }, params: sgdPlain.input.params } });
+      write('c/ok.json', sgdPlain);
+      write('c/notes.txt', 'ignored');
+
+      const { summary, lines } = quiet(dir);
+      expect(lines).toEqual([
+        'FAIL  a/bad.json: not a valid case file: ' + summary.results[0].detail!.split('not a valid case file: ')[1],
+        'FAIL  a/nameless.json: not a valid case file: needs string kind and name, object input and expected',
+        `FAIL  optimizer/wrong: params[1][0].data[2]: expected ${sgdPlain.expected.params[1][0].data[2] + 0.5}, got ${sgdPlain.expected.params[1][0].data[2]}`,
+        'unsupported  optimizer/ada (optimizer/Adadelta)',
+        'unsupported  foo/x (foo/foo)',
+        'pass  optimizer/err-lr',
+        'FAIL  optimizer/err-none: expected an error (reference: "Invalid learning rate"), got none',
+        expect.stringMatching(/^FAIL {2}optimizer\/err-type: expected an AnvilError .*, got TypeError: /),
+        'pass  optimizer/sgd-plain',
+        '2 passed, 5 failed, 2 unsupported',
+      ]);
+      expect(summary.results[0]).toMatchObject({ file: path.join('a', 'bad.json'), kind: null, status: 'fail' });
+      expect(summary.results[2]).toMatchObject({ kind: 'optimizer', name: 'wrong', status: 'fail' });
+      expect(summary).toMatchObject({ passed: 2, failed: 5, unsupported: 2 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('derives case types per kind', () => {
+    expect(caseType({ kind: 'optim_constructor', input: { optim_wrapper: {} } })).toBe('DefaultOptimWrapperConstructor');
+    expect(caseType({ kind: 'scheduler', input: { param_scheduler: [{ type: 'LinearLR' }, { type: 'PolyLR' }] } })).toBe('LinearLR');
+    expect(caseType({ kind: 'clip_grad', input: { clip_grad: { type: 'value', clip_value: 1 } } })).toBe('value');
+    expect(caseType({ kind: 'optim_wrapper', input: { optim_wrapper: {} } })).toBe('OptimWrapper');
+  });
+});

@@ -1,0 +1,26 @@
+// anvil-train's public API: the engine (runner, hooks, optimizers, store, models, data),
+// its registries, and the native kernels' version. Importing it registers every built-in type.
+
+export { AnvilError } from './errors';
+export { native } from './native';
+export * from './registry';
+export { Bucket, numel } from './store/bucket';
+export { packBucket, Parameter } from './store/parameter';
+export { ModelBuffer, ParameterStore } from './store/store';
+export { Module } from './nn/module';
+export type { ModelDescription, ModuleInfo } from './nn/module';
+export { Linear } from './nn/linear';
+export type { LinearOptions } from './nn/linear';
+export { ReLU } from './nn/relu';
+export * from './optim';
+export * from './models';
+export * from './data';
+export * from './evaluation';
+export * from './hooks';
+export * from './runner';
+export { loadConfig } from './config/load';
+export type { ConfigObject } from './config/load';
+export { runConformance } from './conformance';
+export type { ConformanceSummary } from './conformance';
+export { Rng } from './util/rng';
+export { setRandomSeed } from './util/random';

@@ -1,0 +1,10 @@
+// Registers the bundled models in MODELS.
+
+import { MODELS } from '../registry';
+import { MLPClassifier } from './mlp';
+
+export { BaseModel } from './base-model';
+export { MLPClassifier } from './mlp';
+export type { MLPClassifierOptions } from './mlp';
+
+MODELS.registerClass('MLPClassifier', MLPClassifier);
