@@ -12,7 +12,11 @@ export interface ConformanceCase {
 }
 
 /** The supported `kind/type` pairs. Adding one needs a handler for its kind (runner.ts). */
-export const SUPPORTED: ReadonlySet<string> = new Set(['optimizer/SGD', 'optimizer/Adam', 'optimizer/AdamW']);
+export const SUPPORTED: ReadonlySet<string> = new Set([
+  'optimizer/SGD',
+  'optimizer/Adam',
+  'optimizer/AdamW',
+]);
 
 /** An own property of a JSON object (never one inherited, such as `constructor`), else undefined. */
 function own(value: unknown, key: string): unknown {
