@@ -16,8 +16,8 @@ export type { MNISTOptions } from './mnist';
 export { DefaultSampler } from './sampler';
 export type { DefaultSamplerOptions, Sampler } from './sampler';
 
-DATASETS.registerClass('MNIST', MNIST);
-DATA_SAMPLERS.registerClass('DefaultSampler', DefaultSampler);
+DATASETS.registerClass('MNIST', MNIST, { accepts: ['split', 'data_root', 'limit'] });
+DATA_SAMPLERS.registerClass('DefaultSampler', DefaultSampler, { accepts: ['shuffle', 'seed', 'round_up'] });
 
 /** Keys of torch's DataLoader that change nothing for an in-process loader. */
 const IGNORED = new Set(['num_workers', 'persistent_workers', 'pin_memory']);

@@ -8,7 +8,7 @@ export { Accuracy } from './accuracy';
 export { Evaluator } from './metric';
 export type { Metric } from './metric';
 
-METRICS.registerClass('Accuracy', Accuracy);
+METRICS.registerClass('Accuracy', Accuracy, { accepts: [] });
 
 export function buildEvaluator(cfg: unknown, where: string): Evaluator {
   const list = Array.isArray(cfg) ? cfg : [cfg];

@@ -16,7 +16,7 @@ export type { PriorityName } from './priority';
 export { RuntimeInfoHook } from './runtime-info-hook';
 export { DistSamplerSeedHook } from './sampler-seed-hook';
 
-HOOKS.registerClass('RuntimeInfoHook', RuntimeInfoHook);
-HOOKS.registerClass('IterTimerHook', IterTimerHook);
-HOOKS.registerClass('LoggerHook', LoggerHook);
-HOOKS.registerClass('DistSamplerSeedHook', DistSamplerSeedHook);
+HOOKS.registerClass('RuntimeInfoHook', RuntimeInfoHook, { accepts: [] });
+HOOKS.registerClass('IterTimerHook', IterTimerHook, { accepts: [] });
+HOOKS.registerClass('LoggerHook', LoggerHook, { accepts: ['interval', 'ignore_last', 'log_metric_by_epoch'] });
+HOOKS.registerClass('DistSamplerSeedHook', DistSamplerSeedHook, { accepts: [] });

@@ -7,4 +7,4 @@ export { BaseModel } from './base-model';
 export { MLPClassifier } from './mlp';
 export type { MLPClassifierOptions } from './mlp';
 
-MODELS.registerClass('MLPClassifier', MLPClassifier);
+MODELS.registerClass('MLPClassifier', MLPClassifier, { accepts: ['in_features', 'hidden_sizes', 'num_classes'] });

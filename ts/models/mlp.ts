@@ -60,6 +60,8 @@ export class MLPClassifier extends BaseModel<ClassificationBatch, Classification
 
   forwardBackward(batch: ClassificationBatch, gradScale: number): Record<string, number> {
     const logits = this.logits(batch);
+    const bad = batch.labels.find((l) => l >= this.numClasses);
+    if (bad !== undefined) throw new AnvilError(`MLPClassifier: label ${bad} is out of range for num_classes=${this.numClasses}`);
     if (this.dlogits.length !== logits.length) this.dlogits = new Float32Array(logits.length);
     const loss = native.softmaxCrossEntropy(logits, batch.labels, this.numClasses, gradScale, this.dlogits);
     let grad: Float32Array | null = this.dlogits;

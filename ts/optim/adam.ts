@@ -31,12 +31,10 @@ const ADAM_DEFAULTS = {
 };
 
 export class Adam extends Optimizer {
-  readonly type: string = 'Adam';
   protected readonly reportsStep = true;
 
   constructor(params: ParamsInput, options: AdamOptions | Record<string, unknown> = {}, type = 'Adam', defaults: Record<string, unknown> = ADAM_DEFAULTS) {
     super(type, params, options as Record<string, unknown>, defaults);
-    this.type = type;
   }
 
   protected validate(g: ParamGroup): void {

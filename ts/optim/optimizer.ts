@@ -24,8 +24,8 @@ export interface OptimizerStateDict {
 }
 
 export abstract class Optimizer {
-  /** torch's class name, e.g. 'AdamW'. */
-  abstract readonly type: string;
+  /** torch's class name, e.g. 'AdamW'. Set first, so validation during construction can name it. */
+  readonly type: string;
   readonly defaults: Readonly<Record<string, unknown>>;
   readonly paramGroups: ParamGroup[];
   private readonly buckets: Bucket[];
@@ -35,6 +35,7 @@ export abstract class Optimizer {
    * (config) or camelCase (TypeScript). Unknown option keys are an error, as in torch.
    */
   protected constructor(type: string, params: ParamsInput, options: Record<string, unknown>, defaults: Record<string, unknown>) {
+    this.type = type;
     const merged: Record<string, unknown> = { ...defaults };
     for (const [key, value] of Object.entries(options)) {
       const k = camelToSnake(key);

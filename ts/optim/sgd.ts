@@ -28,7 +28,6 @@ const DEFAULTS = {
 };
 
 export class SGD extends Optimizer {
-  readonly type = 'SGD';
   protected readonly reportsStep = false;
 
   constructor(params: ParamsInput, options: SgdOptions | Record<string, unknown> = {}) {

@@ -26,10 +26,31 @@ export class Registry<T = unknown> {
     return this;
   }
 
-  /** Registers a class whose constructor takes one camelCase options object. */
-  registerClass(type: string, cls: new (options: never) => T, options: { force?: boolean } = {}): this {
+  /**
+   * Registers a class whose constructor takes one camelCase options object. With `accepts`
+   * (the config's snake_case keys), any other key is an error, as an unknown keyword argument
+   * is in MMEngine, instead of a typo being silently ignored.
+   */
+  registerClass(
+    type: string,
+    cls: new (options: never) => T,
+    options: { accepts?: readonly string[]; force?: boolean } = {},
+  ): this {
     const ctor = cls as unknown as new (options: Record<string, unknown>) => T;
-    return this.register(type, (args) => new ctor(camelizeKeys(args)), options);
+    const accepts = options.accepts;
+    return this.register(
+      type,
+      (args) => {
+        if (accepts) {
+          const unknown = Object.keys(args).find((k) => !accepts.includes(k));
+          if (unknown !== undefined) {
+            throw new AnvilError(`${type}: unexpected argument '${unknown}' (accepted: ${accepts.join(', ') || 'none'})`);
+          }
+        }
+        return new ctor(camelizeKeys(args));
+      },
+      options,
+    );
   }
 
   has(type: string): boolean {
@@ -67,6 +88,7 @@ export class Registry<T = unknown> {
 
 export function describe(value: unknown): string {
   if (value === null) return 'None';
+  if (value === undefined) return 'nothing (key missing)';
   if (Array.isArray(value)) return `a list (${JSON.stringify(value).slice(0, 60)})`;
   if (typeof value === 'object') return `a dict (${JSON.stringify(value).slice(0, 60)})`;
   if (typeof value === 'string') return `'${value}'`;

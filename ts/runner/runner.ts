@@ -79,11 +79,6 @@ export class Runner {
     this.timestamp = timestamp(new Date());
     this.workDir = options.workDir ?? null;
     this.runDir = this.workDir ? path.join(this.workDir, this.timestamp) : null;
-    if (this.runDir) {
-      fs.mkdirSync(this.runDir, { recursive: true });
-      if (options.cfg) fs.writeFileSync(path.join(this.runDir, 'config.json'), JSON.stringify(options.cfg, null, 2) + '\n');
-    }
-    this.logger = new Logger(this.runDir ? path.join(this.runDir, `${this.timestamp}.log`) : null, options.echo);
 
     if (options.trainCfg) {
       if (!this.trainDataloader) throw new AnvilError('train_cfg is given but train_dataloader is missing');
@@ -101,6 +96,13 @@ export class Runner {
 
     this.registerDefaultHooks(options.defaultHooks ?? {});
     (options.customHooks ?? []).forEach((h, i) => this.registerHook(h, undefined, `custom_hooks[${i}]`));
+
+    // Only a run that was fully built gets a folder: a bad config leaves nothing behind.
+    if (this.runDir) {
+      fs.mkdirSync(this.runDir, { recursive: true });
+      if (options.cfg) fs.writeFileSync(path.join(this.runDir, 'config.json'), JSON.stringify(options.cfg, null, 2) + '\n');
+    }
+    this.logger = new Logger(this.runDir ? path.join(this.runDir, `${this.timestamp}.log`) : null, options.echo);
   }
 
   /** Builds a Runner from a merged config dict (MMEngine's `Runner.from_cfg`). */
