@@ -1,6 +1,7 @@
 //! Anvil's napi-rs addon: thin bindings from JS typed arrays to the pure-Rust crates.
 //! Every export is `catch_unwind`, so a Rust panic reaches JS as an error, never an abort.
 
+mod cuda;
 mod layers;
 mod optim;
 mod views;
