@@ -5,5 +5,6 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     exclude: ['dist/**', 'node_modules/**'],
     testTimeout: 120_000,
+    hookTimeout: 120_000,
   },
 });

@@ -53,6 +53,7 @@ describe('Runner hook registration', () => {
       ['IterTimerHook', 50],
       ['DistSamplerSeedHook', 50],
       ['LoggerHook', 60],
+      ['ParamSchedulerHook', 70],
     ]);
   });
 
@@ -71,6 +72,7 @@ describe('Runner hook registration', () => {
       ['RecordHook', 50],
       ['IterTimerHook', 50],
       ['GenericIterHook', 60],
+      ['ParamSchedulerHook', 70],
       ['LoggerHook', 90],
       ['DistSamplerSeedHook', 90],
     ]);
@@ -79,7 +81,7 @@ describe('Runner hook registration', () => {
 
   it('adds user default hooks under new keys and refuses bad hook configs', () => {
     const r = makeRunner({ defaultHooks: { mine: new RecordHook() } });
-    expect(order(r).map(([n]) => n)).toEqual(['RuntimeInfoHook', 'IterTimerHook', 'DistSamplerSeedHook', 'RecordHook', 'LoggerHook']);
+    expect(order(r).map(([n]) => n)).toEqual(['RuntimeInfoHook', 'IterTimerHook', 'DistSamplerSeedHook', 'RecordHook', 'LoggerHook', 'ParamSchedulerHook']);
     expect(() => makeRunner({ customHooks: [{ type: 'IterTimerHook', priority: 101 }] })).toThrow(
       new AnvilError('custom_hooks[0].priority: priority must be between 0 and 100, got 101'),
     );
@@ -90,7 +92,7 @@ describe('Runner hook registration', () => {
   });
 
   it('a registerHook argument priority wins over the hook and the config', () => {
-    const r = makeRunner({ defaultHooks: { runtime_info: null, timer: null, sampler_seed: null, logger: null } });
+    const r = makeRunner({ defaultHooks: { runtime_info: null, timer: null, sampler_seed: null, logger: null, param_scheduler: null } });
     expect(r.hooks).toHaveLength(0);
     r.registerHook({ type: 'IterTimerHook', priority: 'LOW' }, 'HIGH');
     r.registerHook(new IterTimerHook(), 20);
@@ -155,6 +157,7 @@ describe('Hook stages', () => {
       'before_train_epoch:',
       'before_train_iter:',
       'after_train_iter:',
+      'after_train_epoch:',
       'before_val_epoch:',
       'before_val_iter:',
       'after_val_iter:',
@@ -165,9 +168,12 @@ describe('Hook stages', () => {
       'after_test_epoch:',
       'after_run:',
     ]);
-    expect(info).toContain('after_train_iter:\n(VERY_HIGH   ) RuntimeInfoHook                    \n(NORMAL      ) IterTimerHook                      \n(BELOW_NORMAL) LoggerHook                         \n');
+    expect(info).toContain(
+      'after_train_iter:\n(VERY_HIGH   ) RuntimeInfoHook                    \n(NORMAL      ) IterTimerHook                      \n(BELOW_NORMAL) LoggerHook                         \n(LOW         ) ParamSchedulerHook                 \n',
+    );
+    expect(info).toContain('after_train_epoch:\n(LOW         ) ParamSchedulerHook                 \n -------------------- ');
     // A priority that is not a named level prints as its number; user classes by their name.
-    const custom = makeRunner({ defaultHooks: { runtime_info: null, timer: null, sampler_seed: null, logger: null }, customHooks: [{ type: 'DistSamplerSeedHook', priority: 5 }] });
+    const custom = makeRunner({ defaultHooks: { runtime_info: null, timer: null, sampler_seed: null, logger: null, param_scheduler: null }, customHooks: [{ type: 'DistSamplerSeedHook', priority: 5 }] });
     expect(custom.getHooksInfo()).toBe('before_train_epoch:\n(5           ) DistSamplerSeedHook                \n -------------------- ');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Adam, AnvilError, buildOptimWrapper, OPTIM_WRAPPERS, OptimWrapper, Parameter, parseLosses, SGD } from '../ts';
+import { Adam, AnvilError, buildOptimWrapper, MLPClassifier, OPTIM_WRAPPERS, OptimWrapper, Parameter, parseLosses, Runner, SGD, setRandomSeed } from '../ts';
 
 describe('OptimWrapper: gradient accumulation', () => {
   it('scales and steps as MMEngine does (accumulative_counts=4, max_iters=10)', () => {
@@ -52,7 +52,10 @@ describe('OptimWrapper: lr and momentum', () => {
   it('reports lr per group and momentum (SGD momentum, Adam betas[0])', () => {
     const [a, b] = [new Parameter([1]), new Parameter([1])];
     const sgd = new OptimWrapper({ optimizer: new SGD([{ params: [a] }, { params: [b], lr: 0.01 }], { lr: 0.1, momentum: 0.9 }) });
-    expect(sgd.getLr()).toEqual({ lr: [0.1, 0.01] });
+    // Several groups: MMEngine's base_param_settings (the optimizer's defaults) reported as base_lr.
+    expect(sgd.getLr()).toEqual({ base_lr: [0.1], lr: [0.1, 0.01] });
+    expect(sgd.paramGroups).toHaveLength(3);
+    expect(sgd.paramGroups[2]).toMatchObject({ params: [], lr: 0.1, momentum: 0.9 });
     expect(sgd.getMomentum()).toEqual({ momentum: [0.9, 0.9] });
     const adam = new OptimWrapper({ optimizer: new Adam([new Parameter([1])], { betas: [0.8, 0.99] }) });
     expect(adam.getLr()).toEqual({ lr: [0.001] });
@@ -79,11 +82,13 @@ describe('parseLosses', () => {
 describe('OptimWrapper: configuration errors', () => {
   const optimizer = () => new SGD([new Parameter([1])], { lr: 0.1 });
 
-  it('refuses clip_grad (not available yet)', () => {
-    expect(() => new OptimWrapper({ optimizer: optimizer(), clipGrad: { max_norm: 1 } })).toThrow(AnvilError);
-    expect(() => OPTIM_WRAPPERS.build({ type: 'OptimWrapper', optimizer: optimizer(), clip_grad: { max_norm: 1 } }, 'optim_wrapper')).toThrow(
-      /^optim_wrapper \(OptimWrapper\): OptimWrapper: clip_grad/,
-    );
+  it('refuses clip_grad configs MMEngine refuses', () => {
+    const build = (clip_grad: unknown) => () => OPTIM_WRAPPERS.build({ type: 'OptimWrapper', optimizer: optimizer(), clip_grad }, 'optim_wrapper');
+    expect(build({})).toThrow(/^optim_wrapper \(OptimWrapper\): OptimWrapper: clip_grad: if given, it should be a non-empty dict/);
+    expect(build({ type: 'norm' })).toThrow(/should contain other arguments besides type/);
+    expect(build({ type: 'abs', max_norm: 1 })).toThrow(/type of clip_grad should be "norm" or "value" but got "abs"/);
+    expect(build({ max_norm: 1, norm: 2 })).toThrow(/unexpected argument 'norm' for clip_grad_norm_/);
+    expect(build({ type: 'value', max_norm: 1 })).toThrow(/unexpected argument 'max_norm' for clip_grad_value_/);
     // clip_grad=None is the default and accepted.
     expect(OPTIM_WRAPPERS.build({ type: 'OptimWrapper', optimizer: optimizer(), clip_grad: null })).toBeInstanceOf(OptimWrapper);
   });
@@ -109,5 +114,87 @@ describe('OptimWrapper: configuration errors', () => {
     );
     expect(() => buildOptimWrapper({ optimizer: { type: 'SGD', lr: 0.1 }, paramwise_cfg: { norm_decay_mult: 0 } }, [trained])).toThrow(AnvilError);
     expect(() => buildOptimWrapper({}, [trained])).toThrow(/optim_wrapper\.optimizer: expected a dict/);
+  });
+});
+
+describe('OptimWrapper: clip_grad', () => {
+  it('clips by norm before the step and records train/grad_norm on updating iterations', () => {
+    const p = new Parameter([2], { data: [0, 0] });
+    const recorded: Array<[string, number]> = [];
+    const wrapper = new OptimWrapper({ optimizer: new SGD([p], { lr: 1 }), accumulativeCounts: 2, clipGrad: { max_norm: 1 }, messageHub: { updateScalar: (k, v) => recorded.push([k, v]) } });
+    wrapper.initializeCountStatus(0, 4);
+    for (let i = 0; i < 4; i++) {
+      p.accumulateGrad().set([3 * wrapper.gradientScale(), 4 * wrapper.gradientScale()].map((g, j) => p.grad[j] + g));
+      wrapper.updateParams(0);
+    }
+    // Each window's gradient is (3, 4): norm 5, clipped to norm 1 (factor 1 / (5 + 1e-6)).
+    expect(recorded).toEqual([
+      ['train/grad_norm', 5],
+      ['train/grad_norm', 5],
+    ]);
+    expect(wrapper.lastGradNorm).toBe(5);
+    const f = Math.fround(1 / (5 + 1e-6));
+    expect(p.data[0]).toBeCloseTo(-2 * 3 * f, 5);
+    expect(p.data[1]).toBeCloseTo(-2 * 4 * f, 5);
+  });
+
+  it('clips by value without recording a norm', () => {
+    const p = new Parameter([3], { data: [0, 0, 0] });
+    const recorded: string[] = [];
+    const wrapper = new OptimWrapper({ optimizer: new SGD([p], { lr: 1 }), clipGrad: { type: 'value', clip_value: 0.5 }, messageHub: { updateScalar: (k) => recorded.push(k) } });
+    p.setGrad([-2, 0.25, 1]);
+    wrapper.updateParams(0);
+    expect(Array.from(p.data)).toEqual([0.5, -0.25, -0.5]);
+    expect(recorded).toEqual([]);
+  });
+
+  it("runs the guide's clip_grad snippet in a runner: grad_norm in the message hub and the log", () => {
+    const lines: string[] = [];
+    const runner = Runner.fromConfig(
+      {
+        model: { type: 'MLPClassifier', in_features: 784, hidden_sizes: [16], num_classes: 10 },
+        train_dataloader: { batch_size: 4, sampler: { type: 'DefaultSampler', shuffle: true }, dataset: { type: 'MNIST', split: 'train', limit: 64 } },
+        train_cfg: { type: 'IterBasedTrainLoop', max_iters: 8 },
+        optim_wrapper: {
+          type: 'OptimWrapper',
+          optimizer: { type: 'SGD', lr: 0.01, momentum: 0.9, weight_decay: 0.0001 },
+          clip_grad: { max_norm: 0.2, norm_type: 2 },
+          accumulative_counts: 4,
+        },
+        default_hooks: { logger: { type: 'LoggerHook', interval: 4 } },
+        randomness: { seed: 0 },
+      },
+      { workDir: null, echo: (l) => lines.push(l) },
+    );
+    runner.train();
+    const norms = runner.messageHub.getScalar('train/grad_norm')!;
+    expect(norms.count).toBe(2); // iterations 4 and 8 update
+    expect(norms.current()).toBeGreaterThan(0);
+    const trainLines = lines.filter((l) => l.includes('Iter(train)'));
+    expect(trainLines).toHaveLength(2);
+    for (const l of trainLines) expect(l).toMatch(/  grad_norm: \d+\.\d{4}/);
+  });
+
+  it('batch 4 x accumulative_counts 4 gives the weights of batch 16 x 1', () => {
+    const rows = Array.from({ length: 16 }, (_, i) => [Math.sin(i), Math.cos(i * 0.7), (i % 5) / 5 - 0.4]);
+    const labels = rows.map((r) => (r[0] + r[1] > 0 ? 1 : 0));
+    const batch = (from: number, size: number) => ({
+      inputs: Float32Array.from(rows.slice(from, from + size).flat()),
+      labels: Uint32Array.from(labels.slice(from, from + size)),
+      size,
+      features: 3,
+    });
+    const train = (batchSize: number, acc: number) => {
+      setRandomSeed(7);
+      const model = new MLPClassifier({ inFeatures: 3, hiddenSizes: [8], numClasses: 2 });
+      const wrapper = buildOptimWrapper({ optimizer: { type: 'SGD', lr: 0.5, momentum: 0.9 }, accumulative_counts: acc, clip_grad: { max_norm: 10 } }, model);
+      const iters = 3 * (16 / batchSize);
+      wrapper.initializeCountStatus(0, iters);
+      for (let i = 0; i < iters; i++) model.trainStep(batch((i * batchSize) % 16, batchSize), wrapper);
+      return model.parameters().flatMap((p) => Array.from(p.data));
+    };
+    const big = train(16, 1);
+    const small = train(4, 4);
+    small.forEach((v, i) => expect(v).toBeCloseTo(big[i], 5));
   });
 });

@@ -39,7 +39,9 @@ describe('Registry', () => {
     );
     expect(() => new Registry('EMPTY').build({ type: 'X' })).toThrow(/^EMPTY\.type: 'X' is not registered in EMPTY \(registered: none\)$/);
     expect(() => MODELS.build({ type: 'ResNet' }, 'model')).toThrow(/^model\.type: 'ResNet' is not registered in MODELS \(registered: .*MLPClassifier/);
-    expect(() => OPTIMIZERS.build({ type: 'Lion' }, 'optim_wrapper.optimizer')).toThrow(/registered: Adam, AdamW, SGD\)/);
+    expect(() => OPTIMIZERS.build({ type: 'LBFGS' }, 'optim_wrapper.optimizer')).toThrow(
+      /registered: ASGD, Adadelta, Adagrad, Adam, AdamW, Adamax, Lamb, Lion, NAdam, RAdam, RMSprop, Rprop, SGD\)/,
+    );
   });
 
   it('needs force to register a name twice', () => {

@@ -221,9 +221,6 @@ describe('Runner.fromConfig: config errors', () => {
   });
 
   it('refuses features that are not built yet instead of training differently', () => {
-    expect(build(mnistConfig({ param_scheduler: [{ type: 'LinearLR', start_factor: 0.1 }] }))).toThrow(
-      new AnvilError('param_scheduler: parameter schedulers are not available in this version of Anvil yet'),
-    );
     expect(build(mnistConfig({ resume: true }))).toThrow(/^resume: /);
     expect(build(mnistConfig({ load_from: 'ckpt.pth' }))).toThrow(/^load_from: /);
     expect(build(mnistConfig({ train_cfg: { by_epoch: true, max_epochs: 2 } }))).toThrow(/^train_cfg: only IterBasedTrainLoop .*got EpochBasedTrainLoop/);

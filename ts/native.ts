@@ -2,8 +2,18 @@
 // Every numeric hot path in the engine goes through the functions exported here.
 
 import type * as Native from '../native/index';
+import { nativeLoadError } from './platform';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-export const native: typeof Native = require('../native/index.js');
+function loadNative(): typeof Native {
+  try {
+    // napi-rs's generated loader: ./anvil.<platform>.node, else the anvil-train-<platform> package.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('../native/index.js');
+  } catch (e) {
+    throw nativeLoadError(e);
+  }
+}
+
+export const native: typeof Native = loadNative();
 
 export type { AdamOptions, BucketArrays, SgdOptions } from '../native/index';

@@ -1,4 +1,11 @@
 //! Layer forward/backward bindings: typed arrays and dimensions in, results written in place.
+//! Linear, ReLU and the classifiers' fused loss here; the other layer families in layers/*.rs.
+
+mod conv;
+mod elementwise;
+mod losses;
+mod norm;
+mod pool;
 
 use anvil_layers::{activation, linear, loss};
 use napi::bindgen_prelude::*;

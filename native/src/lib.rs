@@ -1,9 +1,13 @@
 //! Anvil's napi-rs addon: thin bindings from JS typed arrays to the pure-Rust crates.
 //! Every export is `catch_unwind`, so a Rust panic reaches JS as an error, never an abort.
 
+mod clip;
 mod cuda;
+mod ema;
+mod grad_lists;
 mod layers;
 mod optim;
+mod scaler;
 mod views;
 
 use napi_derive::napi;

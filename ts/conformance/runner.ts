@@ -5,14 +5,28 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AnvilError } from '../errors';
 import { compare, formatDifference } from './compare';
+import { runClipGradCase } from './kinds/clip-grad';
+import { runEmaCase } from './kinds/ema';
+import { runGradScalerCase } from './kinds/grad-scaler';
+import { runOptimConstructorCase } from './kinds/optim-constructor';
+import { runConfigCase } from './kinds/config';
+import { runOptimWrapperCase } from './kinds/optim-wrapper';
 import { runOptimizerCase } from './kinds/optimizer';
+import { runSchedulerCase } from './kinds/scheduler';
 import { caseType, isSupported, SUPPORTED, type ConformanceCase } from './support';
 
 /** Runs a case through our code and returns an object shaped like `case.expected`. */
 export type CaseHandler = (c: ConformanceCase) => unknown;
 
 export const HANDLERS: Readonly<Record<string, CaseHandler>> = {
+  clip_grad: runClipGradCase,
+  ema: runEmaCase,
+  grad_scaler: runGradScalerCase,
+  config: runConfigCase,
   optimizer: runOptimizerCase,
+  optim_constructor: runOptimConstructorCase,
+  optim_wrapper: runOptimWrapperCase,
+  scheduler: runSchedulerCase,
 };
 
 for (const pair of SUPPORTED) {

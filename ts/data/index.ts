@@ -7,7 +7,8 @@ import type { Dataset } from './dataset';
 import { MNIST } from './mnist';
 import { DefaultSampler, type Sampler } from './sampler';
 
-export type { ClassificationBatch, ClassificationOutput } from './batch';
+export type { ClassificationBatch, ClassificationOutput, ImageBatch, SegmentationBatch, SegmentationOutput } from './batch';
+export { imageShape } from './batch';
 export { DataLoader } from './dataloader';
 export type { DataLoaderOptions } from './dataloader';
 export type { Dataset } from './dataset';

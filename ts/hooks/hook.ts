@@ -102,6 +102,36 @@ export abstract class Hook {
   protected beforeIter(_runner: Runner, _batchIdx: number, _dataBatch: unknown, _mode: Mode): void {}
   protected afterIter(_runner: Runner, _batchIdx: number, _dataBatch: unknown, _outputs: unknown, _mode: Mode): void {}
 
+  /** MMEngine's `every_n_epochs`: whether `runner.epoch + 1 - start` is a positive multiple of n. */
+  everyNEpochs(runner: Runner, n: number, start = 0): boolean {
+    const dividend = runner.epoch + 1 - start;
+    return dividend >= 0 && n > 0 ? dividend % n === 0 : false;
+  }
+
+  /** MMEngine's `every_n_inner_iters`: whether `batchIdx + 1` is a multiple of n. */
+  everyNInnerIters(batchIdx: number, n: number): boolean {
+    return n > 0 ? (batchIdx + 1) % n === 0 : false;
+  }
+
+  /** MMEngine's `every_n_train_iters`: whether `runner.iter + 1 - start` is a positive multiple of n. */
+  everyNTrainIters(runner: Runner, n: number, start = 0): boolean {
+    const dividend = runner.iter + 1 - start;
+    return dividend >= 0 && n > 0 ? dividend % n === 0 : false;
+  }
+
+  /** MMEngine's `end_of_epoch`: the batch is the dataloader's last. */
+  endOfEpoch(dataloader: { length: number } | null | undefined, batchIdx: number): boolean {
+    return dataloader != null && batchIdx + 1 === dataloader.length;
+  }
+
+  isLastTrainEpoch(runner: Runner): boolean {
+    return runner.epoch + 1 === runner.maxEpochs;
+  }
+
+  isLastTrainIter(runner: Runner): boolean {
+    return runner.iter + 1 === runner.maxIters;
+  }
+
   /** The stages this hook does something in: those whose method, or generic method, it overrides. */
   triggeredStages(): Stage[] {
     const overrides = (method: string) =>

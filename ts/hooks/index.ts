@@ -3,6 +3,7 @@
 import { HOOKS } from '../registry';
 import { IterTimerHook } from './iter-timer-hook';
 import { LoggerHook } from './logger-hook';
+import { ParamSchedulerHook } from './param-scheduler-hook';
 import { RuntimeInfoHook } from './runtime-info-hook';
 import { DistSamplerSeedHook } from './sampler-seed-hook';
 
@@ -11,6 +12,7 @@ export type { Mode, Stage } from './hook';
 export { IterTimerHook } from './iter-timer-hook';
 export { LoggerHook } from './logger-hook';
 export type { LoggerHookOptions } from './logger-hook';
+export { ParamSchedulerHook } from './param-scheduler-hook';
 export { getPriority, PRIORITY, priorityName } from './priority';
 export type { PriorityName } from './priority';
 export { RuntimeInfoHook } from './runtime-info-hook';
@@ -20,3 +22,4 @@ HOOKS.registerClass('RuntimeInfoHook', RuntimeInfoHook, { accepts: [] });
 HOOKS.registerClass('IterTimerHook', IterTimerHook, { accepts: [] });
 HOOKS.registerClass('LoggerHook', LoggerHook, { accepts: ['interval', 'ignore_last', 'log_metric_by_epoch'] });
 HOOKS.registerClass('DistSamplerSeedHook', DistSamplerSeedHook, { accepts: [] });
+HOOKS.registerClass('ParamSchedulerHook', ParamSchedulerHook, { accepts: [] });

@@ -9,8 +9,10 @@ export class RuntimeInfoHook extends Hook {
 
   override beforeTrainIter(runner: Runner): void {
     runner.messageHub.updateInfo('iter', runner.iter);
-    const lr = runner.optimWrapper?.getLr().lr[0];
-    if (lr !== undefined) runner.messageHub.updateScalar('train/lr', lr);
+    // MMEngine logs every entry of get_lr(): `base_lr` (several groups) and `lr`, group 0's.
+    for (const [name, lrs] of Object.entries(runner.optimWrapper?.getLr() ?? {})) {
+      if (lrs !== undefined && lrs.length > 0) runner.messageHub.updateScalar(`train/${name}`, lrs[0]);
+    }
   }
 
   override afterTrainIter(runner: Runner, _batchIdx: number, _dataBatch: unknown, outputs: unknown): void {

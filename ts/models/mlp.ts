@@ -5,7 +5,7 @@ import { AnvilError } from '../errors';
 import type { ClassificationBatch, ClassificationOutput } from '../data/batch';
 import { native } from '../native';
 import { Linear } from '../nn/linear';
-import { Module } from '../nn/module';
+import { Sequential } from '../nn/container';
 import { ReLU } from '../nn/relu';
 import { BaseModel } from './base-model';
 
@@ -13,18 +13,6 @@ export interface MLPClassifierOptions {
   inFeatures: number;
   hiddenSizes?: number[];
   numClasses: number;
-}
-
-/** torch.nn.Sequential's naming: children called '0', '1', ... */
-class Sequential extends Module {
-  constructor(readonly layers: Module[]) {
-    super();
-    layers.forEach((l, i) => this.addModule(String(i), l));
-  }
-
-  override get typeName(): string {
-    return 'Sequential';
-  }
 }
 
 export class MLPClassifier extends BaseModel<ClassificationBatch, ClassificationOutput> {

@@ -18,3 +18,15 @@ export function torchDefaultInit(weight: Parameter, bias: Parameter | null, fanI
   uniform(weight, bound, rng);
   if (bias) uniform(bias, bound, rng);
 }
+
+/** N(mean, std^2) in place (Box-Muller on the seeded generator), torch.nn.init.normal_. */
+export function normal_(p: Parameter, mean: number, std: number, rng: Rng): void {
+  const d = p.data;
+  for (let i = 0; i < d.length; i += 2) {
+    const u = 1 - rng.next(); // (0, 1]: log is finite
+    const r = Math.sqrt(-2 * Math.log(u)) * std;
+    const t = 2 * Math.PI * rng.next();
+    d[i] = mean + r * Math.cos(t);
+    if (i + 1 < d.length) d[i + 1] = mean + r * Math.sin(t);
+  }
+}

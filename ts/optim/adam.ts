@@ -1,8 +1,7 @@
 // torch.optim.Adam and AdamW on the native fused kernel (AdamW = decoupled weight decay).
 
 import { AnvilError } from '../errors';
-import { native } from '../native';
-import type { Bucket } from '../store/bucket';
+import { native, type BucketArrays } from '../native';
 import { flag, num, Optimizer, pair, type ParamGroup, type ParamsInput } from './optimizer';
 
 export interface AdamOptions {
@@ -54,10 +53,10 @@ export class Adam extends Optimizer {
     return g.amsgrad ? ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] : ['exp_avg', 'exp_avg_sq'];
   }
 
-  protected stepBucket(bucket: Bucket, g: ParamGroup): void {
+  protected stepBucket(arrays: BucketArrays, g: ParamGroup): void {
     const t = this.type;
     const [beta1, beta2] = pair(g, 'betas', t);
-    native.adamStep(bucket.arrays(this.stateNames(g)), {
+    native.adamStep(arrays, {
       lr: num(g, 'lr', t),
       beta1,
       beta2,

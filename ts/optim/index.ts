@@ -1,24 +1,60 @@
-// Registers the optimizers and wrappers under MMEngine's type names, and builds an
-// `optim_wrapper` config for a model.
+// Registers the optimizers and wrappers under MMEngine's type names; the constructors that build
+// an `optim_wrapper` config for a model and the param schedulers live in their own folders.
 
 import { AnvilError } from '../errors';
 import { OPTIM_WRAPPERS, OPTIMIZERS } from '../registry';
-import type { Parameter } from '../store/parameter';
+import { Adadelta } from './adadelta';
+import { Adagrad } from './adagrad';
 import { Adam, AdamW } from './adam';
+import { Adamax } from './adamax';
+import { ASGD } from './asgd';
+import { Lamb } from './lamb';
+import { Lion } from './lion';
+import { NAdam } from './nadam';
 import type { Optimizer, ParamsInput } from './optimizer';
 import { OptimWrapper } from './optim-wrapper';
+import { RAdam } from './radam';
+import { RMSprop } from './rmsprop';
+import { Rprop } from './rprop';
 import { SGD } from './sgd';
 
+export { Adadelta } from './adadelta';
+export type { AdadeltaOptions } from './adadelta';
+export { Adagrad } from './adagrad';
+export type { AdagradOptions } from './adagrad';
 export { Adam, AdamW } from './adam';
 export type { AdamOptions } from './adam';
+export { Adamax } from './adamax';
+export type { AdamaxOptions } from './adamax';
+export { ASGD } from './asgd';
+export type { ASGDOptions } from './asgd';
+export { clipGradNorm, clipGradValue, getTotalNorm } from './clip-grad';
+export type { ClipGradNormOptions, NormType } from './clip-grad';
+export type { GradsInput, GradTensor, HalfDtype } from './grad-buffers';
+export { GradScaler } from './grad-scaler';
+export type { GradScalerOptions, GradScalerStateDict } from './grad-scaler';
+export { Lamb } from './lamb';
+export type { LambOptions } from './lamb';
+export { Lion } from './lion';
+export type { LionOptions } from './lion';
+export { NAdam } from './nadam';
+export type { NAdamOptions } from './nadam';
 export { Optimizer } from './optimizer';
-export type { OptimizerStateDict, ParamGroup, ParamsInput, ParamState } from './optimizer';
+export type { OptimizerStateDict, ParamGroup, ParamsInput, ParamState, StepOptions } from './optimizer';
+export { RAdam } from './radam';
+export type { RAdamOptions } from './radam';
+export { RMSprop } from './rmsprop';
+export type { RMSpropOptions } from './rmsprop';
+export { Rprop } from './rprop';
+export type { RpropOptions } from './rprop';
 export { OptimWrapper } from './optim-wrapper';
 export type { OptimWrapperOptions } from './optim-wrapper';
 export { parseLosses } from './parse-losses';
 export type { LossValue, ParsedLosses } from './parse-losses';
 export { SGD } from './sgd';
 export type { SgdOptions } from './sgd';
+export * from './constructors';
+export * from './schedulers';
 
 function optimizerBuilder(make: (params: ParamsInput, options: Record<string, unknown>) => Optimizer) {
   return ({ params, ...options }: Record<string, unknown>) => {
@@ -30,6 +66,16 @@ function optimizerBuilder(make: (params: ParamsInput, options: Record<string, un
 OPTIMIZERS.register('SGD', optimizerBuilder((p, o) => new SGD(p, o)));
 OPTIMIZERS.register('Adam', optimizerBuilder((p, o) => new Adam(p, o)));
 OPTIMIZERS.register('AdamW', optimizerBuilder((p, o) => new AdamW(p, o)));
+OPTIMIZERS.register('Adamax', optimizerBuilder((p, o) => new Adamax(p, o)));
+OPTIMIZERS.register('NAdam', optimizerBuilder((p, o) => new NAdam(p, o)));
+OPTIMIZERS.register('RAdam', optimizerBuilder((p, o) => new RAdam(p, o)));
+OPTIMIZERS.register('Adagrad', optimizerBuilder((p, o) => new Adagrad(p, o)));
+OPTIMIZERS.register('RMSprop', optimizerBuilder((p, o) => new RMSprop(p, o)));
+OPTIMIZERS.register('Adadelta', optimizerBuilder((p, o) => new Adadelta(p, o)));
+OPTIMIZERS.register('ASGD', optimizerBuilder((p, o) => new ASGD(p, o)));
+OPTIMIZERS.register('Rprop', optimizerBuilder((p, o) => new Rprop(p, o)));
+OPTIMIZERS.register('Lion', optimizerBuilder((p, o) => new Lion(p, o)));
+OPTIMIZERS.register('Lamb', optimizerBuilder((p, o) => new Lamb(p, o)));
 
 OPTIM_WRAPPERS.register('OptimWrapper', ({ optimizer, accumulative_counts, clip_grad, ...rest }) => {
   const unknown = Object.keys(rest);
@@ -40,31 +86,3 @@ OPTIM_WRAPPERS.register('OptimWrapper', ({ optimizer, accumulative_counts, clip_
     clipGrad: clip_grad as Record<string, unknown> | null | undefined,
   });
 });
-
-/**
- * Builds `optim_wrapper` (MMEngine's `build_optim_wrapper` with the default constructor and
- * no paramwise_cfg): every trainable parameter in one group, in `named_parameters()` order.
- */
-export function buildOptimWrapper(cfg: unknown, params: readonly Parameter[]): OptimWrapper {
-  if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) {
-    throw new AnvilError('optim_wrapper: expected a dict with an optimizer');
-  }
-  const { optimizer, constructor: _inherited, paramwise_cfg, type = 'OptimWrapper', ...rest } = cfg as Record<string, unknown>;
-  // A plain object inherits `constructor`; only an own key is the config's.
-  const constructor: unknown = Object.hasOwn(cfg, 'constructor') ? (cfg as Record<string, unknown>).constructor : undefined;
-  if (constructor !== undefined && constructor !== 'DefaultOptimWrapperConstructor') {
-    throw new AnvilError(`optim_wrapper.constructor: '${String(constructor)}' is not available yet (only DefaultOptimWrapperConstructor)`);
-  }
-  if (paramwise_cfg !== undefined && paramwise_cfg !== null && Object.keys(paramwise_cfg as object).length > 0) {
-    throw new AnvilError('optim_wrapper.paramwise_cfg: parameter-wise settings are not available yet');
-  }
-  if (optimizer === null || typeof optimizer !== 'object') {
-    throw new AnvilError("optim_wrapper.optimizer: expected a dict such as dict(type='AdamW', lr=1e-3)");
-  }
-  const built = OPTIMIZERS.build(
-    optimizer,
-    'optim_wrapper.optimizer',
-    { params: params.filter((p) => p.requiresGrad) },
-  );
-  return OPTIM_WRAPPERS.build({ type, ...rest }, 'optim_wrapper', { optimizer: built });
-}

@@ -1,19 +1,37 @@
 // OptimWrapper (MMEngine's): gradient accumulation with MMEngine's loss scaling, the update
-// cadence, lr/momentum reporting. Models compute gradients themselves (no autograd), so the
-// wrapper hands them the factor to scale gradients by instead of scaling a loss tensor.
+// cadence, gradient clipping, lr/momentum reporting. Models compute gradients themselves (no
+// autograd), so the wrapper hands them the factor to scale gradients by instead of scaling a loss tensor.
 
 import { AnvilError } from '../errors';
-import type { Optimizer } from './optimizer';
+import { parseClipGrad, type GradClipper } from './clip-grad-config';
+import type { Optimizer, ParamGroup } from './optimizer';
+
+/** Where the wrapper records scalars (the runner's MessageHub): `train/grad_norm`. */
+export interface ScalarSink {
+  updateScalar(key: string, value: number): void;
+}
 
 export interface OptimWrapperOptions {
   optimizer: Optimizer;
   accumulativeCounts?: number;
+  /** `{max_norm, norm_type?, error_if_nonfinite?}` (clip by norm) or `{type: 'value', clip_value}`. */
   clipGrad?: Record<string, unknown> | null;
+  /** Receives `train/grad_norm` at each clipped step; the runner attaches its message hub. */
+  messageHub?: ScalarSink | null;
 }
 
 export class OptimWrapper {
   readonly optimizer: Optimizer;
   readonly accumulativeCounts: number;
+  /**
+   * MMEngine's `base_param_settings`: with several param groups, a pseudo-group holding the
+   * optimizer's defaults, which schedulers also step and `getLr()` reports as `base_lr`.
+   */
+  readonly baseParamSettings: ParamGroup | null;
+  messageHub: ScalarSink | null;
+  /** The total gradient norm of the last clipped step (null before any, or with value clipping). */
+  lastGradNorm: number | null = null;
+  private readonly clipper: GradClipper | null;
   private innerCount = 0;
   private maxCounts = -1;
   private remainderCounts = 0;
@@ -25,9 +43,18 @@ export class OptimWrapper {
       throw new AnvilError(`OptimWrapper: accumulative_counts must be a positive integer, got ${JSON.stringify(acc)}`);
     }
     this.accumulativeCounts = acc;
-    if (options.clipGrad != null) {
-      throw new AnvilError('OptimWrapper: clip_grad needs the native clipping kernels, which this build does not have yet');
-    }
+    this.clipper = options.clipGrad != null ? parseClipGrad(options.clipGrad) : null;
+    this.messageHub = options.messageHub ?? null;
+    this.baseParamSettings = this.optimizer.paramGroups.length > 1 ? ({ params: [], ...this.optimizer.defaults } as unknown as ParamGroup) : null;
+  }
+
+  /** The optimizer's groups, plus `baseParamSettings` when there is one (what schedulers step). */
+  get paramGroups(): ParamGroup[] {
+    return this.baseParamSettings ? [...this.optimizer.paramGroups, this.baseParamSettings] : this.optimizer.paramGroups;
+  }
+
+  get defaults(): Readonly<Record<string, unknown>> {
+    return this.optimizer.defaults;
   }
 
   /** MMEngine's `initialize_count_status`: called by the train loop before the first iteration. */
@@ -75,17 +102,31 @@ export class OptimWrapper {
     return fn();
   }
 
+  /** Clips the gradients when `clip_grad` is set (recording `train/grad_norm`), then steps the optimizer. */
   step(): void {
+    if (this.clipper) this.clipGrad(this.clipper);
     this.optimizer.step();
+  }
+
+  /** MMEngine's `_clip_grad`: over the parameters that require and have a gradient. */
+  private clipGrad(clipper: GradClipper): void {
+    const params = this.optimizer.paramGroups.flatMap((g) => g.params).filter((p) => p.requiresGrad && p.hasGrad);
+    if (params.length === 0) return;
+    const total = clipper.clip(params);
+    if (total !== null) {
+      this.lastGradNorm = total;
+      this.messageHub?.updateScalar(`train/${clipper.name}`, total);
+    }
   }
 
   zeroGrad(): void {
     this.optimizer.zeroGrad();
   }
 
-  /** `{lr: [per group]}`, as MMEngine's `get_lr`. */
-  getLr(): { lr: number[] } {
-    return { lr: this.optimizer.paramGroups.map((g) => g.lr) };
+  /** `{lr: [per group]}`, as MMEngine's `get_lr`; `base_lr` first when there are several groups. */
+  getLr(): { base_lr?: number[]; lr: number[] } {
+    const lr = this.optimizer.paramGroups.map((g) => g.lr);
+    return this.baseParamSettings ? { base_lr: [this.baseParamSettings.lr], lr } : { lr };
   }
 
   /** `{momentum: [per group]}`: `momentum`, or `betas[0]` for Adam-style optimizers, else 0. */

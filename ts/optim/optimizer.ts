@@ -1,7 +1,9 @@
 // Optimizer base: torch.optim's param groups (hyper-parameters under torch's snake_case keys,
-// which schedulers and MMEngine read), one bucket per group, and a fused native step per bucket.
+// which schedulers and MMEngine read), groups with identical hyper-parameters packed into one
+// bucket, and a fused native step per bucket.
 
 import { AnvilError } from '../errors';
+import type { BucketArrays } from '../native';
 import type { Bucket } from '../store/bucket';
 import { packBucket, type Parameter } from '../store/parameter';
 import { camelToSnake } from '../util/names';
@@ -18,6 +20,15 @@ export type ParamsInput = Parameter[] | Array<{ params: Parameter[]; [key: strin
 /** State of one parameter as torch's `optimizer.state[p]` holds it. */
 export type ParamState = Record<string, number | Float32Array>;
 
+/** Per-call options of `step()`. */
+export interface StepOptions {
+  /**
+   * Multiplies every gradient as the kernel reads it (default 1), without touching the stored
+   * gradients: AMP's unscale (1 / loss scale) fused into the update pass.
+   */
+  gradScale?: number;
+}
+
 export interface OptimizerStateDict {
   state: Record<number, ParamState>;
   param_groups: Array<Record<string, unknown> & { params: number[] }>;
@@ -28,7 +39,11 @@ export abstract class Optimizer {
   readonly type: string;
   readonly defaults: Readonly<Record<string, unknown>>;
   readonly paramGroups: ParamGroup[];
-  private readonly buckets: Bucket[];
+  /** Buckets of groups whose hyper-parameters are identical (MMEngine makes one group per parameter). */
+  private buckets: Bucket[] = [];
+  /** Group `i` lives in `buckets[groupBucket[i]]`; the groups of a bucket are in `bucketGroups`. */
+  private groupBucket: number[] = [];
+  private bucketGroups: number[][] = [];
 
   /**
    * `defaults` are torch's constructor defaults; `options` may use torch's snake_case keys
@@ -47,7 +62,26 @@ export abstract class Optimizer {
     this.defaults = merged;
     this.paramGroups = normalizeGroups(type, params, merged);
     for (const g of this.paramGroups) this.validate(g);
-    this.buckets = this.paramGroups.map((g) => packBucket(g.params));
+    this.packBySignature(this.paramGroups.map((g) => this.signature(g)));
+  }
+
+  /** A group's hyper-parameters (torch's constructor arguments, i.e. the keys of `defaults`) as one string. */
+  private signature(group: ParamGroup): string {
+    return JSON.stringify(Object.keys(this.defaults).map((k) => group[k]));
+  }
+
+  /** One bucket per distinct signature, holding its groups' parameters in group order. */
+  private packBySignature(signatures: string[]): void {
+    const bySignature = new Map<string, number[]>();
+    signatures.forEach((s, i) => {
+      const members = bySignature.get(s);
+      if (members) members.push(i);
+      else bySignature.set(s, [i]);
+    });
+    this.bucketGroups = [...bySignature.values()];
+    this.buckets = this.bucketGroups.map((members) => packBucket(members.flatMap((i) => this.paramGroups[i].params)));
+    this.groupBucket = new Array<number>(this.paramGroups.length);
+    this.bucketGroups.forEach((members, b) => members.forEach((i) => (this.groupBucket[i] = b)));
   }
 
   /** Throws an AnvilError for out-of-range hyper-parameters (torch's checks and wording). */
@@ -56,16 +90,40 @@ export abstract class Optimizer {
   /** Names of the state buffers this group's configuration keeps, in kernel order. */
   protected abstract stateNames(group: ParamGroup): string[];
 
+  /** Names of the per-tensor scalar states (NAdam's `mu_product`), in kernel order. */
+  protected tensorStateNames(_group: ParamGroup): string[] {
+    return [];
+  }
+
+  /** Whether torch creates the state at construction (Adagrad), so even unstepped parameters report it. */
+  protected get stateAtConstruction(): boolean {
+    return false;
+  }
+
   /** Whether torch reports a per-parameter `step` in the state. */
   protected abstract readonly reportsStep: boolean;
 
-  /** Runs the fused native update over one group's bucket. */
-  protected abstract stepBucket(bucket: Bucket, group: ParamGroup): void;
+  /** Runs the fused native update over one bucket's arrays, with its groups' hyper-parameters. */
+  protected abstract stepBucket(arrays: BucketArrays, group: ParamGroup): void;
 
-  step(): void {
-    this.paramGroups.forEach((g, i) => {
-      this.validate(g);
-      this.stepBucket(this.buckets[i], g);
+  step(options: StepOptions = {}): void {
+    const { gradScale = 1 } = options;
+    if (typeof gradScale !== 'number' || Number.isNaN(gradScale)) {
+      throw new AnvilError(`${this.type}: gradScale must be a number, got ${String(gradScale)}`);
+    }
+    for (const g of this.paramGroups) this.validate(g);
+    // Groups of one bucket may have drifted apart (a hyper-parameter changed in some of them):
+    // repack by the current signatures before stepping, so every fused call is one configuration.
+    const signatures = this.paramGroups.map((g) => this.signature(g));
+    if (this.bucketGroups.some((members) => members.some((i) => signatures[i] !== signatures[members[0]]))) {
+      this.packBySignature(signatures);
+    }
+    this.bucketGroups.forEach((members, b) => {
+      const bucket = this.buckets[b];
+      // A frozen parameter has no gradient (torch: requires_grad=False leaves grad None).
+      for (const i of members) for (const p of this.paramGroups[i].params) if (!p.requiresGrad) bucket.hasGrad[p.location.index] = 0;
+      const g = this.paramGroups[members[0]];
+      this.stepBucket(bucket.arrays(this.stateNames(g), this.tensorStateNames(g), gradScale), g);
     });
   }
 
@@ -74,22 +132,24 @@ export abstract class Optimizer {
     for (const b of this.buckets) b.zeroGrad();
   }
 
-  /** The bucket holding group `i`'s parameters. */
+  /** The bucket holding group `i`'s parameters (shared with the groups of identical hyper-parameters). */
   bucket(i: number): Bucket {
-    return this.buckets[i];
+    return this.buckets[this.groupBucket[i]];
   }
 
   /** State of every parameter, keyed by its index over all groups (as torch's state_dict). */
   stateDict(): OptimizerStateDict {
     const state: Record<number, ParamState> = {};
     let index = 0;
-    const param_groups = this.paramGroups.map((g, gi) => {
-      const bucket = this.buckets[gi];
+    const param_groups = this.paramGroups.map((g) => {
       const names = this.stateNames(g);
-      const ids = g.params.map((p, pi) => {
+      const scalarNames = this.tensorStateNames(g);
+      const ids = g.params.map((p) => {
         const entry: ParamState = {};
-        if (p.step > 0) {
+        const { bucket, index: pi } = p.location;
+        if (p.step > 0 || this.stateAtConstruction) {
           if (this.reportsStep) entry.step = p.step;
+          for (const n of scalarNames) if (bucket.hasTensorState(n)) entry[n] = bucket.tensorState(n)[pi];
           for (const n of names) if (bucket.hasState(n)) entry[n] = bucket.stateView(n, pi).slice();
         }
         state[index] = entry;

@@ -1,8 +1,7 @@
 // torch.optim.SGD on the native fused kernel.
 
 import { AnvilError } from '../errors';
-import { native } from '../native';
-import type { Bucket } from '../store/bucket';
+import { native, type BucketArrays } from '../native';
 import { flag, num, Optimizer, type ParamGroup, type ParamsInput } from './optimizer';
 
 export interface SgdOptions {
@@ -50,8 +49,8 @@ export class SGD extends Optimizer {
     return g.momentum !== 0 ? ['momentum_buffer'] : [];
   }
 
-  protected stepBucket(bucket: Bucket, g: ParamGroup): void {
-    native.sgdStep(bucket.arrays(this.stateNames(g)), {
+  protected stepBucket(arrays: BucketArrays, g: ParamGroup): void {
+    native.sgdStep(arrays, {
       lr: num(g, 'lr', this.type),
       momentum: num(g, 'momentum', this.type),
       dampening: num(g, 'dampening', this.type),

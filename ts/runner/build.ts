@@ -5,7 +5,8 @@ import { buildDataLoader } from '../data';
 import { AnvilError } from '../errors';
 import { buildEvaluator } from '../evaluation';
 import type { BaseModel } from '../models/base-model';
-import { buildOptimWrapper } from '../optim';
+import type { OptimWrapper } from '../optim/optim-wrapper';
+import { buildOptimWrapper, buildParamSchedulers } from '../optim';
 import { MODELS } from '../registry';
 import { setRandomSeed } from '../util/random';
 import { LogProcessor } from './log-processor';
@@ -20,7 +21,6 @@ export interface FromConfigOptions {
 
 /** Keys whose features are not built yet: refusing them beats silently training differently. */
 const NOT_YET: Record<string, string> = {
-  param_scheduler: 'parameter schedulers',
   load_from: 'loading checkpoints',
   resume: 'resuming',
 };
@@ -38,12 +38,15 @@ export function runnerFromConfig(cfg: Record<string, unknown>, options: FromConf
   const model = MODELS.build<BaseModel>(cfg.model, 'model');
   const trainCfg = cfg.train_cfg ? readTrainCfg(cfg.train_cfg) : undefined;
   const hasVal = cfg.val_dataloader != null;
+  const trainDataloader = cfg.train_dataloader ? buildDataLoader(cfg.train_dataloader, 'train_dataloader', seed) : undefined;
+  const optimWrapper = cfg.optim_wrapper ? buildOptimWrapper(cfg.optim_wrapper, model) : undefined;
   return new Runner({
     model,
     workDir: options.workDir !== undefined ? options.workDir : (cfg.work_dir as string | undefined) ?? null,
-    trainDataloader: cfg.train_dataloader ? buildDataLoader(cfg.train_dataloader, 'train_dataloader', seed) : undefined,
+    trainDataloader,
     trainCfg,
-    optimWrapper: cfg.optim_wrapper ? buildOptimWrapper(cfg.optim_wrapper, model.parameters()) : undefined,
+    optimWrapper,
+    paramSchedulers: buildSchedulers(cfg.param_scheduler, optimWrapper, trainCfg, trainDataloader?.length),
     valDataloader: hasVal ? buildDataLoader(cfg.val_dataloader, 'val_dataloader', seed) : undefined,
     valEvaluator: hasVal ? buildEvaluator(cfg.val_evaluator, 'val_evaluator') : undefined,
     defaultHooks: (cfg.default_hooks ?? {}) as Record<string, HookSpec | null>,
@@ -52,6 +55,14 @@ export function runnerFromConfig(cfg: Record<string, unknown>, options: FromConf
     cfg,
     echo: options.echo,
   });
+}
+
+/** MMEngine's `_build_param_scheduler` for the one optimizer: an iter-based loop has 1 epoch of the dataloader's length. */
+function buildSchedulers(cfg: unknown, optimWrapper: OptimWrapper | undefined, trainCfg: IterBasedTrainLoopOptions | undefined, epochLength: number | undefined) {
+  if (cfg === undefined || cfg === null || (Array.isArray(cfg) && cfg.length === 0)) return [];
+  if (!optimWrapper) throw new AnvilError('param_scheduler: schedulers need an optim_wrapper');
+  const run = trainCfg ? { maxIters: trainCfg.maxIters, maxEpochs: 1, epochLength: epochLength ?? 0 } : null;
+  return buildParamSchedulers(cfg, optimWrapper, run);
 }
 
 function readSeed(randomness: unknown): number {

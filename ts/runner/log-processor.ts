@@ -17,12 +17,13 @@ export class LogProcessor {
   /** `Iter(train) [  50/2000]  lr: 1.0000e-03  eta: 0:00:30  time: 0.0150  data_time: 0.0010  loss: 0.4321` */
   trainLine(hub: MessageHub, iter: number, maxIters: number): string {
     const parts = [`Iter(train) [${String(iter).padStart(String(maxIters).length)}/${maxIters}]`];
-    const lr = hub.getScalar('train/lr');
-    if (lr) parts.push(`lr: ${pythonExp(lr.current())}`);
+    // Learning rates first (`base_lr` and `lr`, keys ending in 'lr'), one space apart as MMEngine prints them.
+    const lrKeys = hub.scalarKeys().filter((k) => k.startsWith('train/') && k.endsWith('lr'));
+    if (lrKeys.length) parts.push(lrKeys.map((k) => `${k.slice(6)}: ${pythonExp(hub.getScalar(k)!.current())}`).join(' '));
     const eta = hub.getInfo<number>('eta');
     if (eta !== undefined) parts.push(`eta: ${formatDuration(eta)}`);
     // MMEngine's order: timings first, then the model's outputs.
-    const keys = hub.scalarKeys().filter((k) => k.startsWith('train/') && k !== 'train/lr');
+    const keys = hub.scalarKeys().filter((k) => k.startsWith('train/') && !k.endsWith('lr'));
     const timing = ['train/time', 'train/data_time'].filter((k) => keys.includes(k));
     for (const key of [...timing, ...keys.filter((k) => !timing.includes(k))]) {
       parts.push(`${key.slice(6)}: ${hub.getScalar(key)!.mean(this.windowSize).toFixed(4)}`);

@@ -57,4 +57,25 @@ export class MessageHub {
   getInfo<T = unknown>(key: string): T | undefined {
     return this.info.get(key) as T | undefined;
   }
+
+  /** MMEngine's `update_info_dict`: every entry as `updateInfo`. */
+  updateInfoDict(info: Record<string, unknown>): void {
+    for (const [key, value] of Object.entries(info)) this.info.set(key, value);
+  }
+
+  /** MMEngine's `pop_info`: removes the entry and returns it. */
+  popInfo<T = unknown>(key: string): T | undefined {
+    const value = this.info.get(key) as T | undefined;
+    this.info.delete(key);
+    return value;
+  }
+
+  hasInfo(key: string): boolean {
+    return this.info.has(key);
+  }
+
+  /** Runtime info keys in insertion order (MMEngine's `runtime_info`). */
+  infoKeys(): string[] {
+    return [...this.info.keys()];
+  }
 }

@@ -12,6 +12,7 @@ import { Hook, STAGES, stageMethod, type Stage } from '../hooks/hook';
 import { getPriority, priorityName } from '../hooks/priority';
 import type { BaseModel } from '../models/base-model';
 import type { OptimWrapper } from '../optim/optim-wrapper';
+import type { ParamScheduler } from '../optim/schedulers/param-scheduler';
 import { HOOKS, type ConfigDict } from '../registry';
 import { runnerFromConfig, type FromConfigOptions } from './build';
 import { LogProcessor } from './log-processor';
@@ -27,6 +28,7 @@ export const DEFAULT_HOOKS: Record<string, ConfigDict> = {
   timer: { type: 'IterTimerHook' },
   sampler_seed: { type: 'DistSamplerSeedHook' },
   logger: { type: 'LoggerHook' },
+  param_scheduler: { type: 'ParamSchedulerHook' },
 };
 
 export interface RunnerOptions {
@@ -36,6 +38,8 @@ export interface RunnerOptions {
   trainDataloader?: DataLoader;
   trainCfg?: IterBasedTrainLoopOptions;
   optimWrapper?: OptimWrapper;
+  /** Schedulers of the optimizer's hyper-parameters, stepped by ParamSchedulerHook in list order. */
+  paramSchedulers?: ParamScheduler[];
   valDataloader?: DataLoader;
   valEvaluator?: Evaluator;
   defaultHooks?: Record<string, HookSpec | null>;
@@ -56,6 +60,7 @@ export interface TrainState {
 export class Runner {
   readonly model: BaseModel;
   readonly optimWrapper: OptimWrapper | null;
+  readonly paramSchedulers: readonly ParamScheduler[];
   readonly trainDataloader: DataLoader | null;
   readonly trainLoop: IterBasedTrainLoop | null;
   readonly valLoop: ValLoop | null;
@@ -74,6 +79,9 @@ export class Runner {
   constructor(options: RunnerOptions) {
     this.model = options.model;
     this.optimWrapper = options.optimWrapper ?? null;
+    // The wrapper records train/grad_norm where MMEngine's does: in the run's message hub.
+    if (this.optimWrapper && !this.optimWrapper.messageHub) this.optimWrapper.messageHub = this.messageHub;
+    this.paramSchedulers = [...(options.paramSchedulers ?? [])];
     this.trainDataloader = options.trainDataloader ?? null;
     this.logProcessor = options.logProcessor ?? new LogProcessor();
     this.timestamp = timestamp(new Date());

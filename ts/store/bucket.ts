@@ -1,9 +1,12 @@
 // A bucket: several parameters packed back to back in one float32 allocation, with their
-// gradients, optimizer state, step counters and has-grad flags laid out alike, so one native
-// call updates them all. Parameters see it through zero-copy `subarray` views.
+// gradients (float32, or float16/bfloat16 bits), optimizer state, step counters and has-grad
+// flags laid out alike, so one native call updates them all. Parameters see it through views.
 
 import { AnvilError } from '../errors';
 import type { BucketArrays } from '../native';
+import type { GradDtype } from './half';
+
+export type { GradDtype } from './half';
 
 export interface TensorLayout {
   readonly shape: readonly number[];
@@ -13,10 +16,21 @@ export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+export interface BucketOptions {
+  /** Borrowed fp32 master values (memory another library owns; see docs/design.md). */
+  params?: Float32Array;
+  /** Borrowed gradients: a Float32Array, or a Uint16Array of raw bits for half types. */
+  grads?: Float32Array | Uint16Array;
+  /** Gradient element type (default float32); half types are fp16/bf16 bits over fp32 masters. */
+  gradDtype?: GradDtype;
+}
+
 export class Bucket {
   readonly dtype = 'float32' as const;
+  readonly gradDtype: GradDtype;
   readonly params: Float32Array;
-  readonly grads: Float32Array;
+  /** float32 gradients, or for float16/bfloat16 buckets a Uint16Array of their bits. */
+  readonly grads: Float32Array | Uint16Array;
   /** Tensor `i` spans `offsets[i]..offsets[i + 1]`. */
   readonly offsets: Uint32Array;
   /** Per-tensor optimizer step (torch keeps `step` per parameter; no gradient, no advance). */
@@ -24,24 +38,32 @@ export class Bucket {
   /** Per-tensor flag: 1 when the tensor has a gradient this step (torch: `grad is not None`). */
   readonly hasGrad: Uint8Array;
   private readonly states = new Map<string, Float32Array>();
+  private readonly tensorStates = new Map<string, Float64Array>();
   private readonly paramViews: Float32Array[];
-  private readonly gradViews: Float32Array[];
+  private readonly gradViews: Array<Float32Array | Uint16Array>;
 
   /**
-   * Allocates a bucket for tensors of the given shapes, or wraps existing arrays (`borrow`):
-   * memory another library owns, exposed to JS as typed arrays (see docs/design.md).
+   * Allocates a bucket for tensors of the given shapes, or wraps existing arrays (`params`,
+   * `grads`): memory another library owns, exposed to JS as typed arrays (see docs/design.md).
    */
-  constructor(layouts: readonly TensorLayout[], borrow?: { params: Float32Array; grads: Float32Array }) {
+  constructor(layouts: readonly TensorLayout[], options: BucketOptions = {}) {
     this.offsets = new Uint32Array(layouts.length + 1);
     layouts.forEach((t, i) => (this.offsets[i + 1] = this.offsets[i] + numel(t.shape)));
     const total = this.offsets[layouts.length];
-    if (borrow && (borrow.params.length !== total || borrow.grads.length !== total)) {
-      throw new AnvilError(
-        `Bucket: borrowed arrays hold ${borrow.params.length} params and ${borrow.grads.length} grads, the shapes need ${total}`,
-      );
+    const { params, grads, gradDtype = 'float32' } = options;
+    if (!['float32', 'float16', 'bfloat16'].includes(gradDtype)) {
+      throw new AnvilError(`Bucket: unknown gradient dtype '${gradDtype}' (expected float32, float16 or bfloat16)`);
     }
-    this.params = borrow?.params ?? new Float32Array(total);
-    this.grads = borrow?.grads ?? new Float32Array(total);
+    if ((params && params.length !== total) || (grads && grads.length !== total)) {
+      throw new AnvilError(`Bucket: borrowed arrays hold ${params?.length ?? total} params and ${grads?.length ?? total} grads, the shapes need ${total}`);
+    }
+    const half = gradDtype !== 'float32';
+    if (grads && half !== (grads instanceof Uint16Array)) {
+      throw new AnvilError(`Bucket: ${gradDtype} gradients need a ${half ? 'Uint16Array of raw bits' : 'Float32Array'}`);
+    }
+    this.gradDtype = gradDtype;
+    this.params = params ?? new Float32Array(total);
+    this.grads = grads ?? (half ? new Uint16Array(total) : new Float32Array(total));
     this.steps = new Uint32Array(layouts.length);
     this.hasGrad = new Uint8Array(layouts.length);
     this.paramViews = layouts.map((_, i) => this.params.subarray(this.offsets[i], this.offsets[i + 1]));
@@ -56,7 +78,8 @@ export class Bucket {
     return this.paramViews[i];
   }
 
-  gradView(i: number): Float32Array {
+  /** Tensor `i`'s gradient: float32 values, or raw bits in a half-precision bucket. */
+  gradView(i: number): Float32Array | Uint16Array {
     return this.gradViews[i];
   }
 
@@ -82,12 +105,39 @@ export class Bucket {
     return this.state(name).subarray(this.offsets[i], this.offsets[i + 1]);
   }
 
-  /** The typed arrays a native optimizer step takes, with the named state buffers in order. */
-  arrays(stateNames: readonly string[]): BucketArrays {
+  /**
+   * The named per-tensor scalar state (NAdam's `mu_product`, ASGD's `eta`): one float64 per
+   * tensor, allocated zero-filled on first use; kernels set it at a tensor's first step.
+   */
+  tensorState(name: string): Float64Array {
+    let s = this.tensorStates.get(name);
+    if (!s) {
+      s = new Float64Array(this.size);
+      this.tensorStates.set(name, s);
+    }
+    return s;
+  }
+
+  hasTensorState(name: string): boolean {
+    return this.tensorStates.has(name);
+  }
+
+  tensorStateNames(): string[] {
+    return [...this.tensorStates.keys()];
+  }
+
+  /**
+   * The typed arrays a native optimizer step takes, with the named state buffers in kernel
+   * order; `gradScale` multiplies every gradient as the kernel reads it (AMP's 1 / loss scale).
+   */
+  arrays(stateNames: readonly string[], tensorStateNames: readonly string[] = [], gradScale = 1): BucketArrays {
     return {
       params: this.params,
       grads: this.grads,
+      gradDtype: this.gradDtype,
+      gradScale,
       states: stateNames.map((n) => this.state(n)),
+      tensorStates: tensorStateNames.map((n) => this.tensorState(n)),
       offsets: this.offsets,
       steps: this.steps,
       hasGrad: this.hasGrad,

@@ -2,7 +2,8 @@
 // into the bucket; packing parameters into a new bucket moves them without changing handles.
 
 import { AnvilError } from '../errors';
-import { Bucket, numel } from './bucket';
+import { Bucket, numel, type GradDtype } from './bucket';
+import { toBits } from './half';
 
 export class Parameter {
   readonly shape: readonly number[];
@@ -11,14 +12,15 @@ export class Parameter {
   private bucket: Bucket;
   private index: number;
 
-  constructor(shape: readonly number[], options: { requiresGrad?: boolean; data?: ArrayLike<number> } = {}) {
+  /** `gradDtype` 'float16' / 'bfloat16' keeps the gradient as half-precision bits over fp32 values. */
+  constructor(shape: readonly number[], options: { requiresGrad?: boolean; data?: ArrayLike<number>; gradDtype?: GradDtype } = {}) {
     if (!shape.every((d) => Number.isInteger(d) && d >= 0)) {
       throw new AnvilError(`Parameter: shape must hold non-negative integers, got [${shape.join(', ')}]`);
     }
     this.shape = [...shape];
     this.numel = numel(shape);
     this.requiresGrad = options.requiresGrad ?? true;
-    this.bucket = new Bucket([this]);
+    this.bucket = new Bucket([this], { gradDtype: options.gradDtype });
     this.index = 0;
     if (options.data) this.data.set(checkLength(options.data, this.numel, 'data'));
   }
@@ -28,9 +30,25 @@ export class Parameter {
     return this.bucket.paramView(this.index);
   }
 
-  /** The gradient buffer (zeros when the parameter has no gradient). */
+  /** The float32 gradient buffer (zeros when the parameter has no gradient). */
   get grad(): Float32Array {
-    return this.bucket.gradView(this.index);
+    const g = this.bucket.gradView(this.index);
+    if (!(g instanceof Float32Array)) {
+      throw new AnvilError(`Parameter: the gradient is ${this.gradDtype} bits; read them with gradBits(), write with setGrad()`);
+    }
+    return g;
+  }
+
+  /** Element type of the gradient. */
+  get gradDtype(): GradDtype {
+    return this.bucket.gradDtype;
+  }
+
+  /** The raw bits of a float16/bfloat16 gradient (a view into the bucket). */
+  gradBits(): Uint16Array {
+    const g = this.bucket.gradView(this.index);
+    if (!(g instanceof Uint16Array)) throw new AnvilError('Parameter: the gradient is float32; use grad');
+    return g;
   }
 
   /** torch's `grad is not None`. */
@@ -56,12 +74,17 @@ export class Parameter {
 
   /** Sets the gradient to `values`, or removes it (`null`, torch's `grad = None`). */
   setGrad(values: ArrayLike<number> | null): void {
+    const g = this.bucket.gradView(this.index);
     if (values === null) {
-      this.grad.fill(0);
+      g.fill(0);
       this.bucket.hasGrad[this.index] = 0;
       return;
     }
-    this.accumulateGrad().set(checkLength(values, this.numel, 'grad'));
+    checkLength(values, this.numel, 'grad');
+    const dtype = this.gradDtype;
+    if (dtype === 'float32') g.set(values);
+    else for (let i = 0; i < values.length; i++) g[i] = toBits(values[i], dtype);
+    this.bucket.hasGrad[this.index] = 1;
   }
 
   /** @internal Re-points the handle after `packBucket` copied it into `bucket` at `index`. */
@@ -81,8 +104,11 @@ function checkLength(values: ArrayLike<number>, n: number, what: string): ArrayL
  * copied), so one native call updates them all. Returns the bucket.
  */
 export function packBucket(params: readonly Parameter[]): Bucket {
-  const bucket = new Bucket(params);
+  const dtypes = new Set(params.map((p) => p.gradDtype));
+  if (dtypes.size > 1) throw new AnvilError(`packBucket: gradients of ${[...dtypes].join(' and ')} cannot share a bucket`);
+  const bucket = new Bucket(params, { gradDtype: params[0]?.gradDtype });
   const stateNames = new Set(params.flatMap((p) => p.location.bucket.stateNames()));
+  const tensorStateNames = new Set(params.flatMap((p) => p.location.bucket.tensorStateNames()));
   params.forEach((p, i) => {
     const { bucket: from, index: j } = p.location;
     bucket.paramView(i).set(from.paramView(j));
@@ -91,6 +117,9 @@ export function packBucket(params: readonly Parameter[]): Bucket {
     bucket.steps[i] = from.steps[j];
     for (const name of stateNames) {
       if (from.hasState(name)) bucket.stateView(name, i).set(from.stateView(name, j));
+    }
+    for (const name of tensorStateNames) {
+      if (from.hasTensorState(name)) bucket.tensorState(name)[i] = from.tensorState(name)[j];
     }
   });
   params.forEach((p, i) => p.moveTo(bucket, i));

@@ -61,7 +61,7 @@ fn adam_on_gpu_matches_the_cpu_kernel() {
             gpu.set_grads(&g).unwrap();
             adam_step(&mut gpu, &hp, &mut gpu_steps, has_grad).unwrap();
             let views = states.iter_mut().map(|s| &mut s[..]).collect();
-            step(&cpu_k, Bucket { params: &mut cpu_p, grads: &g, states: views, offsets: &OFFSETS, steps: &mut cpu_steps, has_grad }).unwrap();
+            step(&cpu_k, Bucket { states: views, ..Bucket::new(&mut cpu_p, &g, &OFFSETS, &mut cpu_steps, has_grad) }).unwrap();
         }
         assert_eq!(gpu_steps, cpu_steps);
         assert_close(&gpu.download_params().unwrap(), &cpu_p, "params");
@@ -84,7 +84,7 @@ fn sgd_on_gpu_matches_the_cpu_kernel() {
         let g = values(n, 20 + k as u64);
         gpu.set_grads(&g).unwrap();
         sgd_step(&mut gpu, &hp, &mut gpu_steps, has_grad).unwrap();
-        step(&cpu_k, Bucket { params: &mut cpu_p, grads: &g, states: vec![&mut buf], offsets: &OFFSETS, steps: &mut cpu_steps, has_grad }).unwrap();
+        step(&cpu_k, Bucket { states: vec![&mut buf], ..Bucket::new(&mut cpu_p, &g, &OFFSETS, &mut cpu_steps, has_grad) }).unwrap();
     }
     assert_close(&gpu.download_params().unwrap(), &cpu_p, "params");
     assert_close(&gpu.download_state("momentum_buffer").unwrap().unwrap(), &buf, "momentum_buffer");

@@ -1,41 +1,93 @@
 //! The one multi-tensor driver every optimizer runs through: it checks a bucket's layout once,
 //! then walks its tensors, skipping those without a gradient (torch skips `grad is None`),
-//! advancing each tensor's own step counter and handing disjoint slices to an element kernel.
+//! advancing each tensor's own step counter and per-tensor scalar state, and handing disjoint
+//! slices to an element kernel, with gradients of any `Element` type widened to f32 and scaled.
 
+use std::any::TypeId;
+
+use crate::elem::{Element, TILE};
 use crate::error::KernelError;
 
 /// Most state tensors any optimizer keeps per parameter (Adam with amsgrad keeps three).
 pub const MAX_STATES: usize = 4;
 
+/// Most per-tensor scalar states any optimizer keeps (ASGD keeps `eta` and `mu`).
+pub const MAX_TENSOR_STATES: usize = 4;
+
 /// A bucket: several parameters packed back to back in one allocation, with gradients and
 /// optimizer state laid out identically. Tensor `i` spans `offsets[i]..offsets[i + 1]`.
-pub struct Bucket<'a> {
+/// Gradients are f32, or fp16/bf16 (`half::f16`, `half::bf16`) over f32 master weights.
+pub struct Bucket<'a, G = f32> {
     pub params: &'a mut [f32],
-    pub grads: &'a [f32],
+    pub grads: &'a [G],
+    /// Multiplies every gradient as it is read, `1.0` for none: AMP's unscale (`1 / loss_scale`)
+    /// or a global clip factor, fused into the update pass instead of a pass of its own.
+    pub grad_scale: f32,
     pub states: Vec<&'a mut [f32]>,
+    /// Per-tensor scalar state (NAdam's `mu_product`, ASGD's `eta` and `mu`): one f64 per tensor
+    /// in each buffer, read and written by `ElementKernel::scalars`.
+    pub tensor_states: Vec<&'a mut [f64]>,
     pub offsets: &'a [u32],
     pub steps: &'a mut [u32],
     pub has_grad: &'a [u8],
+}
+
+impl<'a, G> Bucket<'a, G> {
+    /// A bucket with unscaled gradients and no state; add state with the struct's fields.
+    pub fn new(params: &'a mut [f32], grads: &'a [G], offsets: &'a [u32], steps: &'a mut [u32], has_grad: &'a [u8]) -> Self {
+        Bucket { params, grads, grad_scale: 1.0, states: Vec::new(), tensor_states: Vec::new(), offsets, steps, has_grad }
+    }
+}
+
+/// Partial sums a kernel's first pass returns per chunk; the driver adds them up over a tensor
+/// and hands the total to `ElementKernel::finish` (LAMB's norms). `()` for one-pass kernels.
+pub trait Sums: Copy + Default {
+    fn merge(self, other: Self) -> Self;
+}
+
+impl Sums for () {
+    fn merge(self, _: ()) {}
+}
+
+impl Sums for [f64; 2] {
+    fn merge(self, o: Self) -> Self {
+        [self[0] + o[0], self[1] + o[1]]
+    }
 }
 
 /// What one optimizer contributes: host-side per-tensor scalars (bias corrections depend on the
 /// tensor's own step) and an element-wise update over zipped slices.
 pub trait ElementKernel {
     type Scalars: Copy;
+    /// What `update` returns per chunk (`()` unless the kernel makes a second pass).
+    type Sums: Sums;
     /// State tensors this configuration keeps (e.g. SGD without momentum keeps none).
     fn state_count(&self) -> usize;
+    /// Per-tensor scalar states this configuration keeps (`Bucket::tensor_states`).
+    fn tensor_state_count(&self) -> usize {
+        0
+    }
     /// Per-tensor constants for the tensor's `step` (already advanced, so 1 on its first update).
-    fn scalars(&self, step: u32) -> Self::Scalars;
+    /// `tensor_state` is this tensor's scalar state: read it, and write its new value.
+    fn scalars(&self, step: u32, tensor_state: &mut [f64]) -> Self::Scalars;
     /// Updates one contiguous run of elements; every slice has the same length.
-    fn update(&self, s: &Self::Scalars, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]);
+    fn update(&self, s: &Self::Scalars, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) -> Self::Sums;
+    /// Whether `finish` runs: a second pass over each tensor once its `Sums` are complete.
+    fn two_pass(&self) -> bool {
+        false
+    }
+    /// The second pass over one run (gradients are not read again: state carries what is needed).
+    fn finish(&self, _s: &Self::Scalars, _sums: Self::Sums, _params: &mut [f32], _states: &mut [&mut [f32]]) {}
 }
 
 /// Element runs handed to the kernel at a time; a later multi-threaded driver splits on these.
 const CHUNK: usize = 1 << 16;
 
-pub fn step<K: ElementKernel>(kernel: &K, bucket: Bucket<'_>) -> Result<(), KernelError> {
-    let Bucket { params, grads, states, offsets, steps, has_grad } = bucket;
-    validate(kernel.state_count(), params.len(), grads.len(), &states, offsets, steps.len(), has_grad.len())?;
+pub fn step<K: ElementKernel, G: Element>(kernel: &K, bucket: Bucket<'_, G>) -> Result<(), KernelError> {
+    let Bucket { params, grads, grad_scale, states, mut tensor_states, offsets, steps, has_grad } = bucket;
+    let n_states = kernel.state_count();
+    let n_tensor_states = kernel.tensor_state_count();
+    validate(kernel, params.len(), grads.len(), &states, &tensor_states, offsets, steps.len(), has_grad.len())?;
 
     let mut params_rest = params;
     let mut grads_rest = grads;
@@ -43,7 +95,6 @@ pub fn step<K: ElementKernel>(kernel: &K, bucket: Bucket<'_>) -> Result<(), Kern
     for (slot, s) in states_rest.iter_mut().zip(states) {
         *slot = s;
     }
-    let n_states = kernel.state_count();
 
     for (i, window) in offsets.windows(2).enumerate() {
         let len = (window[1] - window[0]) as usize;
@@ -61,34 +112,116 @@ pub fn step<K: ElementKernel>(kernel: &K, bucket: Bucket<'_>) -> Result<(), Kern
             continue;
         }
         steps[i] += 1;
-        let scalars = kernel.scalars(steps[i]);
+        let mut scalar_state = [0.0f64; MAX_TENSOR_STATES];
+        for (v, ts) in scalar_state.iter_mut().zip(&tensor_states) {
+            *v = ts[i];
+        }
+        let scalars = kernel.scalars(steps[i], &mut scalar_state[..n_tensor_states]);
+        for (v, ts) in scalar_state.iter().zip(tensor_states.iter_mut()) {
+            ts[i] = *v;
+        }
+
         let views = &mut views[..n_states];
+        let mut sums = K::Sums::default();
         for start in (0..len).step_by(CHUNK) {
             let end = (start + CHUNK).min(len);
-            let mut chunk: [&mut [f32]; MAX_STATES] = Default::default();
-            for (c, v) in chunk.iter_mut().zip(views.iter_mut()) {
-                *c = &mut v[start..end];
+            let mut chunk = sub_views(views, start, end);
+            sums = sums.merge(update_chunk(kernel, &scalars, &mut p[start..end], &g[start..end], grad_scale, &mut chunk[..n_states]));
+        }
+        if kernel.two_pass() {
+            for start in (0..len).step_by(CHUNK) {
+                let end = (start + CHUNK).min(len);
+                let mut chunk = sub_views(views, start, end);
+                kernel.finish(&scalars, sums, &mut p[start..end], &mut chunk[..n_states]);
             }
-            kernel.update(&scalars, &mut p[start..end], &g[start..end], &mut chunk[..n_states]);
         }
     }
     Ok(())
 }
 
-fn validate(
-    n_states: usize,
+fn sub_views<'v>(views: &'v mut [&mut [f32]], start: usize, end: usize) -> [&'v mut [f32]; MAX_STATES] {
+    let mut chunk: [&mut [f32]; MAX_STATES] = Default::default();
+    for (c, v) in chunk.iter_mut().zip(views.iter_mut()) {
+        *c = &mut v[start..end];
+    }
+    chunk
+}
+
+/// f32 gradients at scale 1 go to the kernel in place; anything else is widened and scaled
+/// into a stack tile first, so no kernel has a loop per gradient type.
+fn update_chunk<K: ElementKernel, G: Element>(
+    kernel: &K,
+    s: &K::Scalars,
+    params: &mut [f32],
+    grads: &[G],
+    grad_scale: f32,
+    states: &mut [&mut [f32]],
+) -> K::Sums {
+    if grad_scale == 1.0 {
+        if let Some(g) = as_f32(grads) {
+            return kernel.update(s, params, g, states);
+        }
+    }
+    let mut sums = K::Sums::default();
+    let mut scaled = [0.0f32; TILE];
+    let mut params = params;
+    let n_states = states.len();
+    let mut rest: [&mut [f32]; MAX_STATES] = Default::default();
+    for (r, st) in rest.iter_mut().zip(states.iter_mut()) {
+        *r = &mut st[..];
+    }
+    G::read_tiles(grads, |tile| {
+        let n = tile.len();
+        let g = if grad_scale == 1.0 {
+            tile
+        } else {
+            let out = &mut scaled[..n];
+            for (o, &t) in out.iter_mut().zip(tile) {
+                *o = t * grad_scale;
+            }
+            &*out
+        };
+        let (p, p_rest) = std::mem::take(&mut params).split_at_mut(n);
+        params = p_rest;
+        let mut tile_states: [&mut [f32]; MAX_STATES] = Default::default();
+        for (ts, r) in tile_states.iter_mut().zip(rest.iter_mut()).take(n_states) {
+            let (head, tail) = std::mem::take(r).split_at_mut(n);
+            *ts = head;
+            *r = tail;
+        }
+        sums = sums.merge(kernel.update(s, p, g, &mut tile_states[..n_states]));
+    });
+    sums
+}
+
+/// The slice itself when the gradient type is f32.
+fn as_f32<G: Element>(grads: &[G]) -> Option<&[f32]> {
+    // SAFETY: G is f32 (same TypeId), so the slice already is a `[f32]`.
+    (TypeId::of::<G>() == TypeId::of::<f32>()).then(|| unsafe { &*(grads as *const [G] as *const [f32]) })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn validate<K: ElementKernel>(
+    kernel: &K,
     n_params: usize,
     n_grads: usize,
     states: &[&mut [f32]],
+    tensor_states: &[&mut [f64]],
     offsets: &[u32],
     n_steps: usize,
     n_flags: usize,
 ) -> Result<(), KernelError> {
-    if n_states > MAX_STATES {
-        return Err(KernelError::new(format!("kernel wants {n_states} state tensors, at most {MAX_STATES} are supported")));
+    let (n_states, n_tensor_states) = (kernel.state_count(), kernel.tensor_state_count());
+    if n_states > MAX_STATES || n_tensor_states > MAX_TENSOR_STATES {
+        return Err(KernelError::new(format!(
+            "kernel wants {n_states} state tensors and {n_tensor_states} per-tensor states, at most {MAX_STATES} and {MAX_TENSOR_STATES} are supported"
+        )));
     }
     if states.len() != n_states {
         return Err(KernelError::new(format!("expected {n_states} state buffers, got {}", states.len())));
+    }
+    if tensor_states.len() != n_tensor_states {
+        return Err(KernelError::new(format!("expected {n_tensor_states} per-tensor state buffers, got {}", tensor_states.len())));
     }
     if n_grads != n_params {
         return Err(KernelError::new(format!("grads hold {n_grads} elements, params hold {n_params}")));
@@ -117,5 +250,107 @@ fn validate(
             "bucket has {n_tensors} tensors but {n_steps} step counters and {n_flags} has-grad flags"
         )));
     }
+    for (k, s) in tensor_states.iter().enumerate() {
+        if s.len() != n_tensors {
+            return Err(KernelError::new(format!("per-tensor state buffer {k} holds {} entries, the bucket has {n_tensors} tensors", s.len())));
+        }
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use half::{bf16, f16};
+
+    use super::*;
+
+    /// p -= g, and counts the f32 gradient runs it was handed; keeps one scalar state (a sum of steps).
+    struct Probe;
+
+    impl ElementKernel for Probe {
+        type Scalars = ();
+        type Sums = [f64; 2];
+        fn state_count(&self) -> usize {
+            1
+        }
+        fn tensor_state_count(&self) -> usize {
+            1
+        }
+        fn scalars(&self, step: u32, ts: &mut [f64]) {
+            ts[0] += f64::from(step);
+        }
+        fn update(&self, _: &(), params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) -> [f64; 2] {
+            let [seen] = states else { unreachable!() };
+            for ((p, &g), s) in params.iter_mut().zip(grads).zip(seen.iter_mut()) {
+                *p -= g;
+                *s += 1.0;
+            }
+            [grads.iter().map(|&g| f64::from(g)).sum(), 1.0]
+        }
+        fn two_pass(&self) -> bool {
+            true
+        }
+        // Second pass: every element of the tensor gets the tensor's gradient sum added.
+        fn finish(&self, _: &(), sums: [f64; 2], params: &mut [f32], _: &mut [&mut [f32]]) {
+            params.iter_mut().for_each(|p| *p += sums[0] as f32);
+        }
+    }
+
+    fn run<G: Element>(grads: &[G], scale: f32, has_grad: &[u8]) -> (Vec<f32>, Vec<f32>, Vec<f64>, [u32; 2]) {
+        let n = grads.len();
+        let mut p = vec![0.0f32; n];
+        let mut seen = vec![0.0f32; n];
+        let mut ts = vec![0.0f64; 2];
+        let mut steps = [0u32; 2];
+        let offsets = [0, 1, n as u32];
+        for _ in 0..2 {
+            let mut b = Bucket::new(&mut p[..], grads, &offsets, &mut steps, has_grad);
+            b.grad_scale = scale;
+            b.states = vec![&mut seen[..]];
+            b.tensor_states = vec![&mut ts[..]];
+            step(&Probe, b).unwrap();
+        }
+        (p, seen, ts, steps)
+    }
+
+    #[test]
+    fn half_gradients_read_as_f32_and_scaled_on_the_way_in() {
+        // 600 elements: tensor 1 spans 599, more than two stack tiles of 256.
+        let g32: Vec<f32> = (0..600).map(|i| (i % 7) as f32 * 0.25 - 0.5).collect();
+        let g16: Vec<f16> = g32.iter().map(|&x| f16::from_f32(x)).collect();
+        let gb16: Vec<bf16> = g32.iter().map(|&x| bf16::from_f32(x)).collect();
+        let reference = run(&g32, 0.5, &[1, 1]);
+        assert_eq!(run(&g16, 0.5, &[1, 1]), reference);
+        assert_eq!(run(&gb16, 0.5, &[1, 1]), reference);
+        // Scale 0.5 halves what the kernel sees: two steps of p -= g / 2, then + sum(g / 2) each.
+        let (p, seen, ts, steps) = reference;
+        let g1 = &g32[1..];
+        let sum: f32 = g1.iter().map(|g| g * 0.5).sum();
+        assert!((p[5] - (-g32[5] + 2.0 * sum)).abs() < 1e-3, "{} {}", p[5], sum);
+        assert!(seen.iter().all(|&s| s == 2.0));
+        // Per-tensor scalar state: 1 + 2 after two steps, for each tensor.
+        assert_eq!((ts, steps), (vec![3.0, 3.0], [2, 2]));
+        // Unscaled f32 is handed over in place and gives the same as a unit-scaled half read.
+        assert_eq!(run(&g32, 1.0, &[1, 1]).0, run(&g16, 1.0, &[1, 1]).0);
+    }
+
+    #[test]
+    fn skipped_tensors_keep_their_step_and_scalar_state() {
+        let (p, seen, ts, steps) = run(&[1.0f32, 2.0, 3.0], 1.0, &[0, 1]);
+        assert_eq!((p[0], seen[0], ts[0], steps), (0.0, 0.0, 0.0, [0, 2]));
+        assert_eq!(ts[1], 3.0);
+    }
+
+    #[test]
+    fn bad_per_tensor_state_is_an_error() {
+        let mut p = [0.0f32; 2];
+        let mut seen = [0.0f32; 2];
+        let mut ts = [0.0f64; 1];
+        let mut steps = [0u32; 2];
+        let mut b = Bucket::new(&mut p[..], &[0.0f32; 2][..], &[0, 1, 2], &mut steps, &[1, 1]);
+        b.states = vec![&mut seen[..]];
+        b.tensor_states = vec![&mut ts[..]];
+        let err = step(&Probe, b).unwrap_err();
+        assert!(err.0.contains("per-tensor state buffer 0 holds 1 entries, the bucket has 2 tensors"), "{err}");
+    }
 }

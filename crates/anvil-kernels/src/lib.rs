@@ -1,9 +1,15 @@
 //! Anvil's numeric core: a generic multi-tensor driver and the element kernels it runs.
 //! Pure Rust on flat `f32` buffers; the napi crate and the CUDA crate sit on top of it.
 
+pub mod clip;
 pub mod driver;
+pub mod elem;
+pub mod ema;
 pub mod error;
+pub mod grads;
 pub mod optim;
+pub mod scaler;
+mod simd;
 
-pub use driver::{step, Bucket, ElementKernel};
+pub use driver::{step, Bucket, ElementKernel, Sums};
 pub use error::KernelError;

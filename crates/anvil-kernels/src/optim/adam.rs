@@ -24,13 +24,14 @@ pub struct AdamScalars {
 
 impl ElementKernel for Adam {
     type Scalars = AdamScalars;
+    type Sums = ();
 
     fn state_count(&self) -> usize {
         if self.amsgrad { 3 } else { 2 }
     }
 
     // Host math in f64, as torch does it in Python floats before the f32 tensor ops.
-    fn scalars(&self, step: u32) -> AdamScalars {
+    fn scalars(&self, step: u32, _: &mut [f64]) -> AdamScalars {
         let t = f64::from(step);
         let bias_correction1 = 1.0 - self.beta1.powf(t);
         let bias_correction2 = 1.0 - self.beta2.powf(t);
@@ -73,7 +74,7 @@ impl ElementKernel for Adam {
                     params.iter_mut().zip(grads).zip(m.iter_mut()).zip(v.iter_mut()).zip(vmax.iter_mut())
                 {
                     let v = moment(p, g, m, v);
-                    *vmax = vmax.max(v);
+                    *vmax = super::math::maximum(*vmax, v);
                     let denom = vmax.sqrt() / bias_correction2_sqrt + eps;
                     *p -= step_size * (*m / denom);
                 }
@@ -96,7 +97,7 @@ mod tests {
         let mut steps = [0u32];
         for _ in 0..n_steps {
             let views = states.iter_mut().map(|s| &mut s[..]).collect();
-            step(&k, Bucket { params: p, grads, states: views, offsets: &[0, n as u32], steps: &mut steps, has_grad: &[1] }).unwrap();
+            step(&k, Bucket { states: views, ..Bucket::new(p, grads, &[0, n as u32], &mut steps, &[1]) }).unwrap();
         }
         states
     }
@@ -140,7 +141,7 @@ mod tests {
         let mut steps = [0u32];
         for g in [4.0f32, 0.0] {
             let views = states.iter_mut().map(|s| &mut s[..]).collect();
-            step(&k, Bucket { params: &mut p, grads: &[g], states: views, offsets: &[0, 1], steps: &mut steps, has_grad: &[1] }).unwrap();
+            step(&k, Bucket { states: views, ..Bucket::new(&mut p, &[g], &[0, 1], &mut steps, &[1]) }).unwrap();
         }
         // v1 = 0.016, v2 = 0.015984; the max keeps v1.
         assert!((states[2][0] - 0.016).abs() < 1e-8 && states[1][0] < states[2][0], "{states:?}");
@@ -158,7 +159,7 @@ mod tests {
     fn bad_layout_is_an_error_not_a_panic() {
         let mut p = [0.0f32; 2];
         let mut steps = [0u32];
-        let err = step(&ADAM, Bucket { params: &mut p, grads: &[0.0; 2], states: vec![], offsets: &[0, 2], steps: &mut steps, has_grad: &[1] }).unwrap_err();
+        let err = step(&ADAM, Bucket::new(&mut p, &[0.0; 2], &[0, 2], &mut steps, &[1])).unwrap_err();
         assert!(err.0.contains("expected 2 state buffers"), "{err}");
     }
 }

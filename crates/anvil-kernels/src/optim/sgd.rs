@@ -16,12 +16,13 @@ pub struct Sgd {
 impl ElementKernel for Sgd {
     /// Whether this is the tensor's first update (the buffer is initialised, not blended).
     type Scalars = bool;
+    type Sums = ();
 
     fn state_count(&self) -> usize {
         usize::from(self.momentum != 0.0)
     }
 
-    fn scalars(&self, step: u32) -> bool {
+    fn scalars(&self, step: u32, _: &mut [f64]) -> bool {
         step == 1
     }
 
@@ -60,7 +61,7 @@ mod tests {
         let mut steps = [0u32];
         for g in grads {
             let states: Vec<&mut [f32]> = if k.momentum != 0.0 { vec![&mut buf[..]] } else { vec![] };
-            step(&k, Bucket { params: p, grads: g, states, offsets: &offsets, steps: &mut steps, has_grad: &[1] }).unwrap();
+            step(&k, Bucket { states, ..Bucket::new(p, g, &offsets, &mut steps, &[1]) }).unwrap();
         }
     }
 
@@ -100,7 +101,7 @@ mod tests {
         let mut buf = [0.0f32; 2];
         let mut steps = [0u32, 0];
         let offsets = [0, 1, 2];
-        step(&k, Bucket { params: &mut p, grads: &[1.0, 1.0], states: vec![&mut buf], offsets: &offsets, steps: &mut steps, has_grad: &[1, 0] }).unwrap();
+        step(&k, Bucket { states: vec![&mut buf], ..Bucket::new(&mut p, &[1.0, 1.0], &offsets, &mut steps, &[1, 0]) }).unwrap();
         assert_eq!(p, [0.9, 1.0]);
         assert_eq!(steps, [1, 0]);
         assert_eq!(buf, [1.0, 0.0]);

@@ -1,0 +1,40 @@
+//! Times Conv2d forward/backward on the CNN demo's shapes against a bare sgemm of the same size
+//! (`cargo run --release -p anvil-layers --example bench_layers`); ANVIL_NUM_THREADS picks threads.
+
+use std::time::Instant;
+
+use anvil_layers::conv::{self, Conv2dDims};
+
+fn time(name: &str, flops: f64, mut f: impl FnMut()) {
+    f();
+    let n = 10;
+    let t = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    let s = t.elapsed().as_secs_f64() / n as f64;
+    println!("{name:<36} {:8.2} ms {:8.1} GFLOP/s", s * 1e3, flops / s / 1e9);
+}
+
+fn main() {
+    let batch = 128;
+    for (c, o, hw) in [(1usize, 32usize, 28usize), (32, 64, 14)] {
+        let d = Conv2dDims { batch, in_channels: c, out_channels: o, height: hw, width: hw, kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
+        let x: Vec<f32> = (0..batch * c * hw * hw).map(|i| (i % 7) as f32 * 0.1).collect();
+        let w: Vec<f32> = (0..o * c * 9).map(|i| (i % 5) as f32 * 0.01).collect();
+        let b = vec![0.0f32; o];
+        let mut y = vec![0.0f32; batch * o * hw * hw];
+        let flops = 2.0 * (batch * o * c * 9 * hw * hw) as f64;
+        time(&format!("conv {c}->{o} {hw}x{hw} fwd"), flops, || conv::forward(d, &x, &w, Some(&b), &mut y).unwrap());
+        let (mut dw, mut db, mut dx) = (vec![0.0; w.len()], vec![0.0; o], vec![0.0; x.len()]);
+        time(&format!("conv {c}->{o} {hw}x{hw} bwd"), 2.0 * flops, || conv::backward(d, &x, &w, &y, &mut dw, Some(&mut db), Some(&mut dx)).unwrap());
+        // The forward's GEMMs as one [o, 9c] x [9c, batch*hw*hw] product, for reference.
+        let (m, k, n) = (o, 9 * c, batch * hw * hw);
+        let a = vec![0.5f32; m * k];
+        let bm = vec![0.5f32; k * n];
+        let mut cm = vec![0.0f32; m * n];
+        time(&format!("sgemm {m}x{k}x{n}"), 2.0 * (m * k * n) as f64, || unsafe {
+            matrixmultiply::sgemm(m, k, n, 1.0, a.as_ptr(), k as isize, 1, bm.as_ptr(), n as isize, 1, 0.0, cm.as_mut_ptr(), n as isize, 1);
+        });
+    }
+}

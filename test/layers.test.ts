@@ -1,0 +1,234 @@
+// The layer library from TypeScript: self-description (torch names and attributes), default
+// initialisations, BatchNorm buffers and modes, seeded Dropout, the LAYERS/MODELS configs, and
+// the composite models training on small synthetic data.
+
+import { describe, expect, it } from 'vitest';
+import {
+  AdamW, AnvilError, BatchNorm1d, BatchNorm2d, Conv2d, ConvModule, Dropout, Embedding, EncoderDecoder, ImageClassifier, LAYERS,
+  LinearClsHead, MaxPool2d, MNIST, MODELS, OptimWrapper, ReLU, Rng, Sequential, SequentialModel, setRandomSeed, Flatten, FCNHead,
+  type ImageBatch, type SegmentationBatch, type Tensor,
+} from '../ts';
+
+const t = (data: ArrayLike<number>, shape: number[]): Tensor => ({ data: Float32Array.from(data), shape });
+
+/** 2-class images: a bright 3x3 square in the left (label 0) or right (label 1) half of 8x8. */
+function squares(n: number, seed: number): ImageBatch {
+  const rng = new Rng(seed);
+  const inputs = new Float32Array(n * 64);
+  const labels = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const label = rng.int(2);
+    const x0 = label === 0 ? rng.int(2) : 4 + rng.int(2);
+    const y0 = rng.int(6);
+    for (let k = 0; k < 64; k++) inputs[i * 64 + k] = 0.1 * rng.uniform(-1, 1);
+    for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) inputs[i * 64 + (y0 + dy) * 8 + x0 + dx] += 1;
+    labels[i] = label;
+  }
+  return { inputs, labels, size: n, features: 64, shape: [n, 1, 8, 8] };
+}
+
+describe('layer self-description', () => {
+  it('Conv2d describes itself as torch.nn.Conv2d, with kaiming-uniform(a=sqrt(5)) bounds', () => {
+    setRandomSeed(0);
+    const conv = new Conv2d({ inChannels: 4, outChannels: 6, kernelSize: [3, 2], stride: 2, padding: [1, 0], groups: 2 });
+    expect(conv.typeName).toBe('Conv2d');
+    expect(conv.attrs()).toEqual({ in_channels: 4, out_channels: 6, kernel_size: [3, 2], stride: [2, 2], padding: [1, 0], dilation: [1, 1], groups: 2 });
+    expect(conv.weight.shape).toEqual([6, 2, 3, 2]);
+    const bound = 1 / Math.sqrt(2 * 3 * 2);
+    expect(Math.max(...Array.from(conv.weight.data).map(Math.abs))).toBeLessThanOrEqual(bound);
+    expect(Math.max(...Array.from(conv.weight.data).map(Math.abs))).toBeGreaterThan(0.8 * bound);
+    expect(Math.max(...Array.from(conv.bias!.data).map(Math.abs))).toBeLessThanOrEqual(bound);
+    expect(new Conv2d({ inChannels: 2, outChannels: 2, kernelSize: 1, bias: false }).bias).toBeNull();
+  });
+
+  it('BatchNorm keeps torch buffers: running statistics, num_batches_tracked as an int64 counter', () => {
+    const bn = new BatchNorm2d({ numFeatures: 2 });
+    expect(bn.typeName).toBe('BatchNorm2d');
+    expect(bn.namedBuffers().map(([n, b]) => [n, b.dtype, b.shape])).toEqual([
+      ['running_mean', 'float32', [2]],
+      ['running_var', 'float32', [2]],
+      ['num_batches_tracked', 'int64', []],
+    ]);
+    expect(bn.numBatchesTracked!.data).toBeInstanceOf(Float64Array);
+    expect(Array.from(bn.weight!.data)).toEqual([1, 1]);
+    expect(Array.from(bn.bias!.data)).toEqual([0, 0]);
+    // Channel 0 holds 1..4, channel 1 holds 10 everywhere (batch of 2, 2 pixels each).
+    const x = t([1, 2, 10, 10, 3, 4, 10, 10], [2, 2, 1, 2]);
+    bn.forward(x);
+    expect(bn.numBatchesTracked!.data[0]).toBe(1);
+    expect(bn.runningMean!.data[0]).toBeCloseTo(0.25, 6); // 0.9 * 0 + 0.1 * 2.5
+    expect(bn.runningVar!.data[0]).toBeCloseTo(0.9 + 0.1 * (5 / 3), 6); // unbiased var of 1..4
+    expect(bn.runningVar!.data[1]).toBeCloseTo(0.9, 6);
+    // Eval: running statistics, buffers untouched.
+    bn.eval();
+    const y = bn.forward(x);
+    expect(y.data[0]).toBeCloseTo((1 - 0.25) / Math.sqrt(0.9 + 0.1 * (5 / 3) + 1e-5), 5);
+    expect(bn.numBatchesTracked!.data[0]).toBe(1);
+    // momentum=None: a cumulative average.
+    const cum = new BatchNorm1d({ numFeatures: 1, momentum: null });
+    cum.forward(t([1, 3], [2, 1]));
+    cum.forward(t([5, 7], [2, 1]));
+    expect(cum.runningMean!.data[0]).toBeCloseTo(4, 6);
+    expect(() => new BatchNorm2d({ numFeatures: 2 }).forward(t([1, 2], [1, 2]))).toThrow(/expected a 4-D input/);
+    expect(() => new BatchNorm1d({ numFeatures: 2 }).forward(t([1, 2], [1, 2]))).toThrow(/more than 1 value per channel/);
+  });
+
+  it('Embedding is N(0, 1) from the seeded generator with a zero padding row', () => {
+    setRandomSeed(3);
+    const e = new Embedding({ numEmbeddings: 200, embeddingDim: 50, paddingIdx: -1 });
+    const w = Array.from(e.weight.data.subarray(0, 199 * 50));
+    const mean = w.reduce((a, b) => a + b, 0) / w.length;
+    const std = Math.sqrt(w.reduce((a, b) => a + (b - mean) ** 2, 0) / w.length);
+    expect(Math.abs(mean)).toBeLessThan(0.03);
+    expect(Math.abs(std - 1)).toBeLessThan(0.03);
+    expect(e.paddingIdx).toBe(199);
+    expect(Array.from(e.weight.data.subarray(199 * 50)).every((v) => v === 0)).toBe(true);
+    expect(e.attrs()).toMatchObject({ num_embeddings: 200, embedding_dim: 50 });
+  });
+
+  it('Dropout is seeded, scales kept values by 1/(1-p) and passes through in eval', () => {
+    const x = t(new Array(1000).fill(1), [10, 100]);
+    const a = new Dropout({ p: 0.3, rng: new Rng(1) }).forward(x);
+    const b = new Dropout({ p: 0.3, rng: new Rng(1) }).forward(x);
+    expect(Array.from(a.data)).toEqual(Array.from(b.data));
+    const kept = Array.from(a.data).filter((v) => v !== 0);
+    expect(kept.length / 1000).toBeGreaterThan(0.6);
+    expect(kept.length / 1000).toBeLessThan(0.8);
+    expect(kept.every((v) => Math.abs(v - 1 / 0.7) < 1e-6)).toBe(true);
+    const d = new Dropout({ p: 0.3 }).eval();
+    expect(d.forward(x)).toBe(x);
+  });
+
+  it('ReLU writes its own output unless inplace; ConvModule names its children as MMCV', () => {
+    const x = t([-1, 2], [1, 2]);
+    new ReLU().forward(x);
+    expect(Array.from(x.data)).toEqual([-1, 2]);
+    new ReLU({ inplace: true }).forward(x);
+    expect(Array.from(x.data)).toEqual([0, 2]);
+    const cm = new ConvModule({ inChannels: 3, outChannels: 8, kernelSize: 3, normCfg: { type: 'BN' } });
+    expect(cm.namedModules().map((m) => `${m.name}:${m.type}`)).toEqual([':ConvModule', 'conv:Conv2d', 'bn:BatchNorm2d', 'activate:ReLU']);
+    expect(cm.conv.bias).toBeNull(); // bias='auto' with a norm layer
+    const gn = new ConvModule({ inChannels: 3, outChannels: 8, kernelSize: 1, normCfg: { type: 'GN', num_groups: 2 }, actCfg: null });
+    expect(gn.namedModules().map((m) => m.name)).toEqual(['', 'conv', 'gn']);
+  });
+});
+
+describe('layers and models from config', () => {
+  it('builds layers through LAYERS with torch argument names, MMCV aliases and clear errors', () => {
+    expect(LAYERS.build({ type: 'BN', num_features: 4 }).typeName).toBe('BatchNorm2d');
+    expect(LAYERS.build({ type: 'GN', num_groups: 2, num_channels: 4 }).attrs()).toMatchObject({ num_groups: 2, num_channels: 4 });
+    expect(LAYERS.build({ type: 'LayerNorm', normalized_shape: 8 }).attrs()).toMatchObject({ normalized_shape: [8] });
+    expect(() => LAYERS.build({ type: 'Conv2d', in_channels: 3, out_channels: 4, kernel_size: 3, kernal: 1 })).toThrow(/unexpected argument 'kernal'/);
+    expect(() => LAYERS.build({ type: 'Conv2d', in_channels: 3, out_channels: 4, kernel_size: 3, groups: 2 })).toThrow(/divisible by groups/);
+    expect(() => MODELS.build({ type: 'ReLU' }, 'model')).toThrow(/not registered in MODELS/);
+    expect(() => LAYERS.build({ type: 'Upsample', scale_factor: 2 })).toThrow(/mode 'nearest' is not supported/);
+  });
+
+  it("model=dict(type='Sequential', layers=[...]) describes itself as torch.nn.Sequential", () => {
+    setRandomSeed(0);
+    const model = MODELS.build({
+      type: 'Sequential',
+      layers: [
+        { type: 'Conv2d', in_channels: 1, out_channels: 4, kernel_size: 3, padding: 1 },
+        { type: 'BatchNorm2d', num_features: 4 },
+        { type: 'ReLU' },
+        { type: 'MaxPool2d', kernel_size: 2 },
+        { type: 'Flatten' },
+        { type: 'Linear', in_features: 64, out_features: 2 },
+      ],
+    }, 'model');
+    expect(model).toBeInstanceOf(SequentialModel);
+    const d = model.describe();
+    expect(d.modules.map((m) => `${m.name}:${m.type}`)).toEqual([':Sequential', '0:Conv2d', '1:BatchNorm2d', '2:ReLU', '3:MaxPool2d', '4:Flatten', '5:Linear']);
+    expect(d.param_order).toEqual(['0.weight', '0.bias', '1.weight', '1.bias', '5.weight', '5.bias']);
+    expect(model.namedBuffers().map(([n]) => n)).toEqual(['1.running_mean', '1.running_var', '1.num_batches_tracked']);
+    const wrapper = new OptimWrapper({ optimizer: new AdamW(model.parameters(), { lr: 0.02 }) });
+    const batch = squares(64, 1);
+    const first = model.trainStep(batch, wrapper).loss;
+    let last = first;
+    for (let i = 0; i < 60; i++) last = model.trainStep(batch, wrapper).loss;
+    expect(last).toBeLessThan(0.2 * first);
+    const acc = model.predict(squares(64, 2)).filter((o) => o.predLabel === o.gtLabel).length / 64;
+    expect(acc).toBeGreaterThan(0.9);
+    expect(model.training).toBe(true); // predict restores the mode
+  });
+
+  it('ImageClassifier (backbone, neck, LinearClsHead) trains with gradients that scale with gradScale', () => {
+    setRandomSeed(1);
+    const make = () => new ImageClassifier({
+      backbone: new Sequential([new Conv2d({ inChannels: 1, outChannels: 4, kernelSize: 3, stride: 2, padding: 1 }), new ReLU(), new MaxPool2d({ kernelSize: 2 })]),
+      neck: new Flatten(),
+      head: new LinearClsHead({ numClasses: 2, inChannels: 16 }),
+    });
+    const model = make();
+    expect(model.describe().param_order).toEqual(['backbone.0.weight', 'backbone.0.bias', 'head.fc.weight', 'head.fc.bias']);
+    expect(model.namedModules().map((m) => m.name)).toContain('head.loss_module');
+    const batch = squares(32, 3);
+    const l1 = model.forwardBackward(batch, 1).loss;
+    const g1 = model.parameters().map((p) => Array.from(p.grad));
+    model.parameters().forEach((p) => p.setGrad(null));
+    expect(model.forwardBackward(batch, 0.25).loss).toBe(l1);
+    model.parameters().forEach((p, i) => p.grad.forEach((g, k) => expect(g).toBeCloseTo(0.25 * g1[i][k], 6)));
+    const wrapper = new OptimWrapper({ optimizer: new AdamW(model.parameters(), { lr: 0.03 }) });
+    for (let i = 0; i < 80; i++) model.trainStep(batch, wrapper);
+    expect(model.predict(squares(64, 4)).filter((o) => o.predLabel === o.gtLabel).length).toBeGreaterThan(58);
+  });
+
+  it('EncoderDecoder (FCNHead, ignore_index 255) learns per-pixel labels', () => {
+    setRandomSeed(2);
+    // Label each pixel 1 inside the bright square, 0 outside, 255 (ignored) on the image border.
+    const img = squares(16, 5);
+    const labels = new Int32Array(16 * 64);
+    for (let i = 0; i < labels.length; i++) {
+      const p = i % 64;
+      const border = p < 8 || p >= 56 || p % 8 === 0 || p % 8 === 7;
+      labels[i] = border ? 255 : img.inputs[i] > 0.5 ? 1 : 0;
+    }
+    const batch: SegmentationBatch = { inputs: img.inputs, shape: img.shape, labels, size: 16 };
+    const model = MODELS.build({
+      type: 'EncoderDecoder',
+      backbone: { type: 'Sequential', layers: [
+        { type: 'ConvModule', in_channels: 1, out_channels: 8, kernel_size: 3, padding: 1, norm_cfg: { type: 'BN' } },
+        { type: 'ConvModule', in_channels: 8, out_channels: 8, kernel_size: 3, stride: 2, padding: 1, norm_cfg: { type: 'BN' } },
+      ] },
+      decode_head: { type: 'FCNHead', in_channels: 8, channels: 8, num_convs: 1, num_classes: 2, dropout_ratio: 0, norm_cfg: { type: 'BN' } },
+    }, 'model') as EncoderDecoder;
+    expect(model.decodeHead).toBeInstanceOf(FCNHead);
+    expect(model.namedModules().map((m) => m.name).filter((n) => n.startsWith('decode_head'))).toEqual([
+      'decode_head', 'decode_head.loss_decode', 'decode_head.conv_seg', 'decode_head.convs', 'decode_head.convs.0',
+      'decode_head.convs.0.conv', 'decode_head.convs.0.bn', 'decode_head.convs.0.activate',
+    ]);
+    const wrapper = new OptimWrapper({ optimizer: new AdamW(model.parameters(), { lr: 0.02 }) });
+    const first = model.trainStep(batch, wrapper).loss;
+    let last = first;
+    for (let i = 0; i < 80; i++) last = model.trainStep(batch, wrapper).loss;
+    expect(last).toBeLessThan(0.5 * first);
+    const out = model.predict(batch);
+    let right = 0;
+    let counted = 0;
+    for (const o of out) {
+      expect(o.predSeg).toHaveLength(64);
+      o.gtSeg.forEach((g, p) => {
+        if (g === 255) return;
+        counted++;
+        if (o.predSeg[p] === g) right++;
+      });
+    }
+    expect(right / counted).toBeGreaterThan(0.9);
+  });
+
+  it('MNIST batches are NCHW images over the same memory as the 784-feature rows', () => {
+    const ds = new MNIST({ split: 'test', limit: 4 });
+    const b = ds.getBatch([0, 3]);
+    expect(b.shape).toEqual([2, 1, 28, 28]);
+    expect(b.features).toBe(784);
+    expect(b.inputs).toHaveLength(2 * 784);
+  });
+
+  it('refuses misuse with AnvilErrors', () => {
+    const conv = new Conv2d({ inChannels: 2, outChannels: 2, kernelSize: 3 });
+    expect(() => conv.forward(t(new Array(8).fill(0), [1, 2, 2, 2]))).toThrow(/smaller than the dilated kernel/);
+    expect(() => conv.forward(t(new Array(18).fill(0), [1, 1, 3, 6]))).toThrow(AnvilError);
+    expect(() => conv.backward(t([0], [1]), true)).toThrow(/backward called before forward/);
+  });
+});

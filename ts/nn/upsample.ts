@@ -1,0 +1,77 @@
+// Upsample (torch.nn.Upsample) in bilinear mode on NCHW tensors, align_corners False (torch's
+// default) or True, to a fixed size or by a scale factor; `resize` is MMSeg's helper form.
+
+import { AnvilError } from '../errors';
+import { native } from '../native';
+import type { BilinearShape } from '../../native/index';
+import { Layer, type Tensor, Workspace } from './tensor';
+
+export interface UpsampleOptions {
+  size?: number | [number, number] | null;
+  scaleFactor?: number | [number, number] | null;
+  mode?: string;
+  alignCorners?: boolean | null;
+}
+
+export class Upsample extends Layer {
+  readonly size: [number, number] | null;
+  readonly scaleFactor: [number, number] | null;
+  readonly mode: string;
+  readonly alignCorners: boolean;
+  private input: Tensor | null = null;
+  private plan: BilinearShape | null = null;
+  private readonly output = new Workspace();
+  private readonly inputGrad = new Workspace();
+
+  constructor(options: UpsampleOptions = {}) {
+    super();
+    const mode = options.mode ?? 'nearest';
+    if (mode !== 'bilinear') throw new AnvilError(`Upsample: mode '${mode}' is not supported (only 'bilinear')`);
+    const two = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+    this.size = options.size == null ? null : two(options.size);
+    this.scaleFactor = options.scaleFactor == null ? null : two(options.scaleFactor);
+    if ((this.size === null) === (this.scaleFactor === null)) throw new AnvilError('Upsample: give exactly one of size and scale_factor');
+    if (this.size && !this.size.every((v) => Number.isInteger(v) && v > 0)) throw new AnvilError(`Upsample: size must hold positive integers, got ${JSON.stringify(options.size)}`);
+    if (this.scaleFactor && !this.scaleFactor.every((v) => v > 0)) throw new AnvilError(`Upsample: scale_factor must be positive, got ${JSON.stringify(options.scaleFactor)}`);
+    this.mode = mode;
+    this.alignCorners = options.alignCorners ?? false;
+  }
+
+  override get typeName(): string {
+    return 'Upsample';
+  }
+
+  override attrs(): Record<string, unknown> {
+    return { size: this.size, scale_factor: this.scaleFactor, mode: this.mode, align_corners: this.alignCorners };
+  }
+
+  forward(x: Tensor): Tensor {
+    this.expectRank(x, 4);
+    const [, , h, w] = x.shape;
+    const size: [number, number] = this.size ?? [Math.floor(h * this.scaleFactor![0]), Math.floor(w * this.scaleFactor![1])];
+    return this.resizeTo(x, size, this.size ? null : this.scaleFactor);
+  }
+
+  /** Bilinear resize of `x` to `size`, passing the user's `scale` to the kernel when given. */
+  resizeTo(x: Tensor, size: [number, number], scale: [number, number] | null = null): Tensor {
+    this.expectRank(x, 4);
+    const [n, c, h, w] = x.shape;
+    const plan: BilinearShape = {
+      planes: n * c, inH: h, inW: w, outH: size[0], outW: size[1], alignCorners: this.alignCorners,
+      scaleH: scale?.[0], scaleW: scale?.[1],
+    };
+    const y = this.output.get(n * c * size[0] * size[1]);
+    native.upsampleBilinearForward(plan, x.data, y);
+    this.input = x;
+    this.plan = plan;
+    return { data: y, shape: [n, c, size[0], size[1]] };
+  }
+
+  backward(dy: Tensor, needInputGrad: boolean): Tensor | null {
+    const x = this.saved(this.input);
+    if (!needInputGrad) return null;
+    const dx = this.inputGrad.get(x.data.length);
+    native.upsampleBilinearBackward(this.saved(this.plan), dy.data, dx);
+    return { data: dx, shape: x.shape };
+  }
+}
