@@ -82,9 +82,12 @@ describe('anvil CLI', () => {
     expect(r.stdout).toMatch(/^val accuracy: 0\.\d{4}$/m);
     expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/^val accuracy: 0\.\d{4}$/);
     expect(r.stdout).toContain('Iter(train) [40/40]');
-    const runs = fs.readdirSync(path.join(tmp, 'out'));
+    // Besides the run folder: the default CheckpointHook's last checkpoint and its marker.
+    const runs = fs.readdirSync(path.join(tmp, 'out')).filter((f) => f !== 'epoch_1.safetensors' && f !== 'last_checkpoint');
     expect(runs).toHaveLength(1);
-    expect(fs.readdirSync(path.join(tmp, 'out', runs[0])).sort()).toEqual([`${runs[0]}.log`, 'config.json']);
+    expect(fs.readFileSync(path.join(tmp, 'out', 'last_checkpoint'), 'utf8')).toBe(path.join(tmp, 'out', 'epoch_1.safetensors'));
+    // vis_data: MMEngine's default visualizer (LocalVisBackend) writes the scalars and config there.
+    expect(fs.readdirSync(path.join(tmp, 'out', runs[0])).sort()).toEqual([`${runs[0]}.log`, 'config.json', 'vis_data']);
   });
 
   it('conformance: a passing case exits 0, a corrupted one exits 1', () => {

@@ -21,6 +21,7 @@ const EXPECTED_PASSES: Record<string, number> = {
   optim_constructor: 25, // MMEngine's default constructor, mmseg's layer-decay constructors, errors
   scheduler: 22, // every LR / Momentum / ParamScheduler family, chains, epoch conversion
   optim_wrapper: 8, // accumulation with the short last window, clip_grad by norm and value
+  hook_order: 9, // default/custom hooks, None removal, int and string priorities, ties, errors
 };
 
 describe('conformance cases', () => {

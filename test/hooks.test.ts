@@ -54,6 +54,7 @@ describe('Runner hook registration', () => {
       ['DistSamplerSeedHook', 50],
       ['LoggerHook', 60],
       ['ParamSchedulerHook', 70],
+      ['CheckpointHook', 90],
     ]);
   });
 
@@ -74,6 +75,7 @@ describe('Runner hook registration', () => {
       ['GenericIterHook', 60],
       ['ParamSchedulerHook', 70],
       ['LoggerHook', 90],
+      ['CheckpointHook', 90],
       ['DistSamplerSeedHook', 90],
     ]);
     expect(r.hooks[3]).toBe(record);
@@ -81,18 +83,18 @@ describe('Runner hook registration', () => {
 
   it('adds user default hooks under new keys and refuses bad hook configs', () => {
     const r = makeRunner({ defaultHooks: { mine: new RecordHook() } });
-    expect(order(r).map(([n]) => n)).toEqual(['RuntimeInfoHook', 'IterTimerHook', 'DistSamplerSeedHook', 'RecordHook', 'LoggerHook', 'ParamSchedulerHook']);
+    expect(order(r).map(([n]) => n)).toEqual(['RuntimeInfoHook', 'IterTimerHook', 'DistSamplerSeedHook', 'RecordHook', 'LoggerHook', 'ParamSchedulerHook', 'CheckpointHook']);
     expect(() => makeRunner({ customHooks: [{ type: 'IterTimerHook', priority: 101 }] })).toThrow(
       new AnvilError('custom_hooks[0].priority: priority must be between 0 and 100, got 101'),
     );
-    expect(() => makeRunner({ customHooks: [{ type: 'EMAHook' }] })).toThrow(/^custom_hooks\[0\]\.type: 'EMAHook' is not registered in HOOKS/);
+    expect(() => makeRunner({ customHooks: [{ type: 'NoSuchHook' }] })).toThrow(/^custom_hooks\[0\]\.type: 'NoSuchHook' is not registered in HOOKS/);
     expect(() => makeRunner({ defaultHooks: { logger: { type: 'LoggerHook', interval: 0 } } })).toThrow(
       /^default_hooks\.logger \(LoggerHook\): LoggerHook: interval must be a positive integer, got 0/,
     );
   });
 
   it('a registerHook argument priority wins over the hook and the config', () => {
-    const r = makeRunner({ defaultHooks: { runtime_info: null, timer: null, sampler_seed: null, logger: null, param_scheduler: null } });
+    const r = makeRunner({ defaultHooks: { runtime_info: null, timer: null, sampler_seed: null, logger: null, param_scheduler: null, checkpoint: null } });
     expect(r.hooks).toHaveLength(0);
     r.registerHook({ type: 'IterTimerHook', priority: 'LOW' }, 'HIGH');
     r.registerHook(new IterTimerHook(), 20);
@@ -107,17 +109,22 @@ describe('Hook stages', () => {
   it('triggers exactly the stages a subclass overrides, generic methods included', () => {
     expect(new RecordHook().triggeredStages()).toEqual(['before_run', 'after_train_epoch']);
     expect(new GenericIterHook().triggeredStages()).toEqual(['before_train_iter', 'before_val_iter', 'before_test_iter']);
+    // MMEngine's IterTimerHook overrides before_train and the generic _before_epoch,
+    // _after_epoch, _before_iter and _after_iter.
     expect(new IterTimerHook().triggeredStages()).toEqual([
       'before_train',
       'before_train_epoch',
       'before_train_iter',
       'after_train_iter',
+      'after_train_epoch',
       'before_val_epoch',
       'before_val_iter',
       'after_val_iter',
+      'after_val_epoch',
       'before_test_epoch',
       'before_test_iter',
       'after_test_iter',
+      'after_test_epoch',
     ]);
   });
 
@@ -148,7 +155,9 @@ describe('Hook stages', () => {
         '(NORMAL      ) IterTimerHook                      \n' +
         ' -------------------- ',
     );
-    expect(info.startsWith('before_run:\n(BELOW_NORMAL) LoggerHook                         \n -------------------- \nbefore_train:\n')).toBe(true);
+    expect(
+      info.startsWith('before_run:\n(VERY_HIGH   ) RuntimeInfoHook                    \n(BELOW_NORMAL) LoggerHook                         \n -------------------- \nbefore_train:\n'),
+    ).toBe(true);
     expect(info.endsWith('after_run:\n(BELOW_NORMAL) LoggerHook                         \n -------------------- ')).toBe(true);
     const stages = info.split('\n').filter((l) => /^[a-z_]+:$/.test(l));
     expect(stages).toEqual([
@@ -158,22 +167,29 @@ describe('Hook stages', () => {
       'before_train_iter:',
       'after_train_iter:',
       'after_train_epoch:',
+      'before_val:',
       'before_val_epoch:',
       'before_val_iter:',
       'after_val_iter:',
       'after_val_epoch:',
+      'after_val:',
+      'after_train:',
+      'before_test:',
       'before_test_epoch:',
       'before_test_iter:',
       'after_test_iter:',
       'after_test_epoch:',
+      'after_test:',
       'after_run:',
     ]);
     expect(info).toContain(
       'after_train_iter:\n(VERY_HIGH   ) RuntimeInfoHook                    \n(NORMAL      ) IterTimerHook                      \n(BELOW_NORMAL) LoggerHook                         \n(LOW         ) ParamSchedulerHook                 \n',
     );
-    expect(info).toContain('after_train_epoch:\n(LOW         ) ParamSchedulerHook                 \n -------------------- ');
+    expect(info).toContain(
+      'after_train_epoch:\n(NORMAL      ) IterTimerHook                      \n(LOW         ) ParamSchedulerHook                 \n(VERY_LOW    ) CheckpointHook                     \n -------------------- ',
+    );
     // A priority that is not a named level prints as its number; user classes by their name.
-    const custom = makeRunner({ defaultHooks: { runtime_info: null, timer: null, sampler_seed: null, logger: null, param_scheduler: null }, customHooks: [{ type: 'DistSamplerSeedHook', priority: 5 }] });
+    const custom = makeRunner({ defaultHooks: { runtime_info: null, timer: null, sampler_seed: null, logger: null, param_scheduler: null, checkpoint: null }, customHooks: [{ type: 'DistSamplerSeedHook', priority: 5 }] });
     expect(custom.getHooksInfo()).toBe('before_train_epoch:\n(5           ) DistSamplerSeedHook                \n -------------------- ');
   });
 });

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import {
-  AdamW, AnvilError, BatchNorm1d, BatchNorm2d, Conv2d, ConvModule, Dropout, Embedding, EncoderDecoder, ImageClassifier, LAYERS,
+  AdamW, AnvilError, BatchNorm1d, buildOptimWrapper, BatchNorm2d, Conv2d, ConvModule, Dropout, Embedding, EncoderDecoder, ImageClassifier, LAYERS,
   LinearClsHead, MaxPool2d, MNIST, MODELS, OptimWrapper, ReLU, Rng, Sequential, SequentialModel, setRandomSeed, Flatten, FCNHead,
   type ImageBatch, type SegmentationBatch, type Tensor,
 } from '../ts';
@@ -126,7 +126,7 @@ describe('layers and models from config', () => {
 
   it("model=dict(type='Sequential', layers=[...]) describes itself as torch.nn.Sequential", () => {
     setRandomSeed(0);
-    const model = MODELS.build({
+    const model = MODELS.build<SequentialModel>({
       type: 'Sequential',
       layers: [
         { type: 'Conv2d', in_channels: 1, out_channels: 4, kernel_size: 3, padding: 1 },
@@ -217,6 +217,28 @@ describe('layers and models from config', () => {
     expect(right / counted).toBeGreaterThan(0.9);
   });
 
+  it("paramwise_cfg treats the layers as torch's classes (norm and depthwise multipliers)", () => {
+    const model = MODELS.build({
+      type: 'Sequential',
+      layers: [
+        { type: 'Conv2d', in_channels: 2, out_channels: 4, kernel_size: 3 },
+        { type: 'BatchNorm2d', num_features: 4 },
+        { type: 'Conv2d', in_channels: 4, out_channels: 4, kernel_size: 3, groups: 4 },
+        { type: 'GroupNorm', num_groups: 2, num_channels: 4 },
+        { type: 'Flatten' },
+        { type: 'Linear', in_features: 4, out_features: 2 },
+      ],
+    }, 'model');
+    const wrapper = buildOptimWrapper({
+      optimizer: { type: 'SGD', lr: 0.1, weight_decay: 0.01 },
+      paramwise_cfg: { norm_decay_mult: 0, dwconv_decay_mult: 0.5 },
+    }, model);
+    const names = new Map(model.namedParameters().map(([n, p]) => [p, n]));
+    const wd = Object.fromEntries(wrapper.optimizer.paramGroups.map((g) => [names.get(g.params[0]), g.weight_decay]));
+    expect(wd).toMatchObject({ '0.weight': 0.01, '1.weight': 0, '1.bias': 0, '3.weight': 0, '3.bias': 0, '5.weight': 0.01 });
+    expect(wd['2.weight']).toBeCloseTo(0.005, 12);
+  });
+
   it('MNIST batches are NCHW images over the same memory as the 784-feature rows', () => {
     const ds = new MNIST({ split: 'test', limit: 4 });
     const b = ds.getBatch([0, 3]);
@@ -230,5 +252,31 @@ describe('layers and models from config', () => {
     expect(() => conv.forward(t(new Array(8).fill(0), [1, 2, 2, 2]))).toThrow(/smaller than the dilated kernel/);
     expect(() => conv.forward(t(new Array(18).fill(0), [1, 1, 3, 6]))).toThrow(AnvilError);
     expect(() => conv.backward(t([0], [1]), true)).toThrow(/backward called before forward/);
+  });
+});
+
+describe('README layers example', () => {
+  it('runs as pasted (only the package import pointed at the sources)', async () => {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const root = path.resolve(__dirname, '..');
+    const blocks = [...fs.readFileSync(path.join(root, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+    const example = blocks.find((b) => b.includes('new Conv2d('));
+    expect(example).toBeDefined();
+    const dir = path.join(root, 'test', '.tmp');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `readme-layers-${process.pid}.ts`);
+    fs.writeFileSync(file, example!.replace(/from 'anvil-train'/g, `from ${JSON.stringify(path.join(root, 'ts', 'index'))}`));
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (...args: unknown[]) => void lines.push(args.join(' '));
+    try {
+      await import(file);
+    } finally {
+      console.log = log;
+      fs.rmSync(file, { force: true });
+    }
+    const acc = Number(lines.find((l) => l.startsWith('train accuracy'))!.split(' ')[2]);
+    expect(acc).toBeGreaterThan(0.8);
   });
 });

@@ -109,8 +109,8 @@ describe('OptimWrapper: configuration errors', () => {
     expect(() => buildOptimWrapper({ optimizer: { type: 'SGD', lr: 0.1 }, acumulative_counts: 2 }, [trained])).toThrow(
       /OptimWrapper: unexpected argument 'acumulative_counts'/,
     );
-    expect(() => buildOptimWrapper({ type: 'AmpOptimWrapper', optimizer: { type: 'SGD', lr: 0.1 } }, [trained])).toThrow(
-      /^optim_wrapper\.type: 'AmpOptimWrapper' is not registered in OPTIM_WRAPPERS/,
+    expect(() => buildOptimWrapper({ type: 'AmpOptimWrapper', optimizer: { type: 'SGD', lr: 0.1 }, loss_scale: 'static' }, [trained])).toThrow(
+      /AmpOptimWrapper: loss_scale must be of type float, dict, or "dynamic", but got "static"/,
     );
     expect(() => buildOptimWrapper({ optimizer: { type: 'SGD', lr: 0.1 }, paramwise_cfg: { norm_decay_mult: 0 } }, [trained])).toThrow(AnvilError);
     expect(() => buildOptimWrapper({}, [trained])).toThrow(/optim_wrapper\.optimizer: expected a dict/);

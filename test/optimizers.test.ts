@@ -253,7 +253,11 @@ describe('optimizers: half-precision gradients and the gradient scale', () => {
     expect(Array.from(p.gradBits())).toEqual([0x3f80, 0xc000, 0x3f00]);
     expect(p.hasGrad).toBe(true);
     expect(() => p.grad).toThrow(/the gradient is bfloat16 bits/);
-    expect(() => p.accumulateGrad()).toThrow(AnvilError);
+    // Models add float32 into a staging copy, rounded into the bits when they are next read.
+    const staged = p.accumulateGrad();
+    expect(Array.from(staged)).toEqual([1, -2, 0.5]);
+    staged[0] += 0.25;
+    expect(Array.from(p.gradBits())).toEqual([0x3fa0, 0xc000, 0x3f00]);
     expect(() => new SGD([p, new Parameter([1])])).toThrow(/gradients of bfloat16 and float32 cannot share a bucket/);
     p.setGrad(null);
     expect(Array.from(p.gradBits())).toEqual([0, 0, 0]);
@@ -343,5 +347,29 @@ describe('native layer: gradient dtypes and per-tensor state', () => {
     expect(b.tensorStates[0][0]).toBe(Math.fround(mu));
     // exp_avg = (1 - beta1) * g with g = 1 (fp16 bits) * 2
     expect(Array.from(b.states[0])).toEqual([0.2, 0.2].map(Math.fround));
+  });
+});
+
+describe('kernel threads', () => {
+  it('splits a large bucket across threads without changing a bit', async () => {
+    const { numThreads, setNumThreads, AdamW, Parameter } = await import('../ts');
+    const before = numThreads();
+    const run = (threads: number) => {
+      setNumThreads(threads);
+      const shapes = [[300_000], [7], [200_000]];
+      const ps = shapes.map((s, k) => new Parameter(s, { data: Float32Array.from({ length: s[0] }, (_, i) => Math.sin(i + k)) }));
+      const opt = new AdamW(ps, { lr: 1e-2 });
+      for (let step = 0; step < 3; step++) {
+        ps.forEach((p, k) => p.setGrad(Float32Array.from({ length: p.numel }, (_, i) => Math.cos(i * (step + 1) + k))));
+        opt.step();
+      }
+      return ps.map((p) => Array.from(p.data));
+    };
+    const one = run(1);
+    expect(numThreads()).toBe(1);
+    const two = run(2);
+    setNumThreads(before);
+    expect(two).toEqual(one);
+    expect(() => setNumThreads(-1)).toThrow(/non-negative integer/);
   });
 });

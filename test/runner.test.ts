@@ -136,17 +136,22 @@ describe('Runner.fromConfig: a small MNIST run', () => {
   it('prints the hook stage order before training', () => {
     const i = lines.findIndex((l) => l.includes('Hooks will be executed in the following order:'));
     expect(i).toBe(0);
-    expect(lines[0]).toContain('following order:\nbefore_run:\n(BELOW_NORMAL) LoggerHook                         \n(LOWEST      ) StageRecorderHook                  \n');
+    expect(lines[0]).toContain(
+      'following order:\nbefore_run:\n(VERY_HIGH   ) RuntimeInfoHook                    \n(BELOW_NORMAL) LoggerHook                         \n(LOWEST      ) StageRecorderHook                  \n',
+    );
     expect(lines[0].endsWith(runner.getHooksInfo())).toBe(true);
     expect(lines[1]).toContain(`Logging every 20 iterations; work_dir: ${workDir}`);
     expect(lines.at(-1)).toMatch(/Run finished$/);
   });
 
-  it('writes config.json and <timestamp>.log into a timestamped run folder', () => {
-    expect(fs.readdirSync(workDir)).toEqual([runner.timestamp]);
+  it('writes config.json, <timestamp>.log and vis_data into a timestamped run folder', () => {
+    // The default CheckpointHook (interval 1, by epoch) saves once at the end of an iteration-based run.
+    expect(fs.readdirSync(workDir).sort()).toEqual([runner.timestamp, 'epoch_1.safetensors', 'last_checkpoint'].sort());
     expect(runner.timestamp).toMatch(/^\d{8}_\d{6}$/);
     expect(runner.runDir).toBe(path.join(workDir, runner.timestamp));
-    expect(fs.readdirSync(runner.runDir!).sort()).toEqual([`${runner.timestamp}.log`, 'config.json'].sort());
+    // vis_data: MMEngine's default visualizer (one LocalVisBackend) writes the config and scalars there.
+    expect(fs.readdirSync(runner.runDir!).sort()).toEqual([`${runner.timestamp}.log`, 'config.json', 'vis_data'].sort());
+    expect(fs.readdirSync(path.join(runner.runDir!, 'vis_data')).sort()).toEqual([`${runner.timestamp}.json`, 'config.py', 'scalars.json']);
     expect(JSON.parse(fs.readFileSync(path.join(runner.runDir!, 'config.json'), 'utf8'))).toEqual(cfg);
     expect(fs.readFileSync(path.join(runner.runDir!, `${runner.timestamp}.log`), 'utf8')).toBe(lines.join('\n') + '\n');
   });
@@ -221,9 +226,9 @@ describe('Runner.fromConfig: config errors', () => {
   });
 
   it('refuses features that are not built yet instead of training differently', () => {
-    expect(build(mnistConfig({ resume: true }))).toThrow(/^resume: /);
-    expect(build(mnistConfig({ load_from: 'ckpt.pth' }))).toThrow(/^load_from: /);
-    expect(build(mnistConfig({ train_cfg: { by_epoch: true, max_epochs: 2 } }))).toThrow(/^train_cfg: only IterBasedTrainLoop .*got EpochBasedTrainLoop/);
+    expect(build(mnistConfig({ resume: 'latest' }))).toThrow(/^resume: expected True or False/);
+    expect(build(mnistConfig({ load_from: 3 }))).toThrow(/^load_from: expected a checkpoint file path or None/);
+    expect(build(mnistConfig({ train_cfg: { type: 'FlexibleTrainLoop', max_iters: 2 } }))).toThrow(/^train_cfg\.type: only IterBasedTrainLoop and EpochBasedTrainLoop are available, got 'FlexibleTrainLoop'/);
     expect(build(mnistConfig({ train_cfg: { by_epoch: false, max_iters: 10, val_intreval: 5 } }))).toThrow(/^train_cfg\.val_intreval: unknown option/);
     expect(build(mnistConfig({ train_cfg: { by_epoch: false, max_iters: 0 } }))).toThrow(/train_cfg\.max_iters must be a positive integer, got 0/);
     // Empty / null values of those keys are the defaults and accepted.

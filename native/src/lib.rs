@@ -1,6 +1,7 @@
 //! Anvil's napi-rs addon: thin bindings from JS typed arrays to the pure-Rust crates.
 //! Every export is `catch_unwind`, so a Rust panic reaches JS as an error, never an abort.
 
+mod checkpoint;
 mod clip;
 mod cuda;
 mod ema;
@@ -8,6 +9,7 @@ mod grad_lists;
 mod layers;
 mod optim;
 mod scaler;
+mod staging;
 mod views;
 
 use napi_derive::napi;

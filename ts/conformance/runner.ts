@@ -8,6 +8,7 @@ import { compare, formatDifference } from './compare';
 import { runClipGradCase } from './kinds/clip-grad';
 import { runEmaCase } from './kinds/ema';
 import { runGradScalerCase } from './kinds/grad-scaler';
+import { runHookOrderCase } from './kinds/hook-order';
 import { runOptimConstructorCase } from './kinds/optim-constructor';
 import { runConfigCase } from './kinds/config';
 import { runOptimWrapperCase } from './kinds/optim-wrapper';
@@ -22,6 +23,7 @@ export const HANDLERS: Readonly<Record<string, CaseHandler>> = {
   clip_grad: runClipGradCase,
   ema: runEmaCase,
   grad_scaler: runGradScalerCase,
+  hook_order: runHookOrderCase,
   config: runConfigCase,
   optimizer: runOptimizerCase,
   optim_constructor: runOptimConstructorCase,

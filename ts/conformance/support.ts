@@ -28,6 +28,8 @@ export const SUPPORTED: ReadonlySet<string> = new Set([
   // Every constructor name: ours are registered, any other must fail as MMEngine's KeyError does.
   'optim_constructor/*',
   'optim_wrapper/OptimWrapper',
+  // Every case builds a Runner's hook list; unknown hook types must fail as MMEngine's KeyError does.
+  'hook_order/hooks',
   'scheduler/ConstantLR', 'scheduler/ConstantParamScheduler', 'scheduler/ConstantMomentum',
   'scheduler/CosineAnnealingLR', 'scheduler/CosineAnnealingParamScheduler', 'scheduler/CosineAnnealingMomentum',
   'scheduler/CosineRestartLR', 'scheduler/CosineRestartParamScheduler', 'scheduler/CosineRestartMomentum',

@@ -10,7 +10,7 @@ import { DefaultSampler, type Sampler } from './sampler';
 export type { ClassificationBatch, ClassificationOutput, ImageBatch, SegmentationBatch, SegmentationOutput } from './batch';
 export { imageShape } from './batch';
 export { DataLoader } from './dataloader';
-export type { DataLoaderOptions } from './dataloader';
+export type { DataLoaderOptions, DataLoaderStateDict } from './dataloader';
 export type { Dataset } from './dataset';
 export { MNIST } from './mnist';
 export type { MNISTOptions } from './mnist';

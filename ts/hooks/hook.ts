@@ -46,6 +46,11 @@ const GENERIC: Record<string, Stage[]> = {
 export abstract class Hook {
   /** Set by the runner when the hook is registered (from the config's `priority`). */
   priority = 50;
+  /**
+   * The priority as the config spelled it when it was a name (`'normal'`): MMEngine's
+   * `get_hooks_info` prints a string priority as written; null prints the level's name.
+   */
+  priorityText: string | null = null;
 
   beforeRun(_runner: Runner): void {}
   afterRun(_runner: Runner): void {}

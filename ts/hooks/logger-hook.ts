@@ -1,13 +1,22 @@
-// LoggerHook: every `interval` iterations prints the train line (loss, lr, time, ETA), and
-// after each evaluation the metrics, through the runner's log processor and logger.
+// LoggerHook (MMEngine's, BELOW_NORMAL): every `interval` iterations logs the train/val/test line
+// through the log processor, and after each evaluation the metrics; the same records go to the
+// visualizer (`vis_data/scalars.json` and `vis_data/<timestamp>.json` with LocalVisBackend).
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import { AnvilError } from '../errors';
 import type { Runner } from '../runner/runner';
 import { Hook } from './hook';
 
 export interface LoggerHookOptions {
+  /** Log every `interval` iterations. Default 10. */
   interval?: number;
+  /** Skip the last iterations of an epoch that do not fill an interval. Default true. */
   ignoreLast?: boolean;
+  /** Log the experiment name every this many iterations (and at each epoch's end). Default 1000. */
+  intervalExpName?: number;
+  /** Validation metrics are recorded at the epoch (true) or the iteration (false). Default true. */
   logMetricByEpoch?: boolean;
 }
 
@@ -15,41 +24,68 @@ export class LoggerHook extends Hook {
   override priority = 60;
   readonly interval: number;
   readonly ignoreLast: boolean;
+  readonly intervalExpName: number;
+  readonly logMetricByEpoch: boolean;
+  /** `<timestamp>.json`: the per-run scalar file beside the visualizer's `scalars.json`. */
+  private jsonLogPath: string | null = null;
 
   constructor(options: LoggerHookOptions = {}) {
     super();
-    this.interval = options.interval ?? 10;
-    if (!Number.isInteger(this.interval) || this.interval < 1) {
-      throw new AnvilError(`LoggerHook: interval must be a positive integer, got ${JSON.stringify(options.interval)}`);
+    const { interval = 10, ignoreLast = true, intervalExpName = 1000, logMetricByEpoch = true } = options;
+    if (!Number.isInteger(interval) || interval < 1) throw new AnvilError(`LoggerHook: interval must be a positive integer, got ${JSON.stringify(interval)}`);
+    if (!Number.isInteger(intervalExpName) || intervalExpName < 1) {
+      throw new AnvilError(`LoggerHook: interval_exp_name must be a positive integer, got ${JSON.stringify(intervalExpName)}`);
     }
-    this.ignoreLast = options.ignoreLast ?? true;
+    if (typeof ignoreLast !== 'boolean') throw new AnvilError(`LoggerHook: ignore_last must be a boolean, got ${JSON.stringify(ignoreLast)}`);
+    if (typeof logMetricByEpoch !== 'boolean') throw new AnvilError(`LoggerHook: log_metric_by_epoch must be a boolean, got ${JSON.stringify(logMetricByEpoch)}`);
+    this.interval = interval;
+    this.ignoreLast = ignoreLast;
+    this.intervalExpName = intervalExpName;
+    this.logMetricByEpoch = logMetricByEpoch;
   }
 
   override beforeRun(runner: Runner): void {
+    this.jsonLogPath = `${runner.timestamp}.json`;
     runner.logger.info(`Logging every ${this.interval} iterations; work_dir: ${runner.workDir ?? '(none)'}`);
   }
 
-  override afterTrainIter(runner: Runner): void {
-    const done = runner.iter + 1;
-    const last = !this.ignoreLast && done === runner.maxIters;
-    if (done % this.interval === 0 || last) {
-      runner.logger.info(runner.logProcessor.trainLine(runner.messageHub, done, runner.maxIters));
+  override afterTrainIter(runner: Runner, batchIdx: number): void {
+    const loader = runner.trainDataloader;
+    if (this.everyNTrainIters(runner, this.intervalExpName) || this.endOfEpoch(loader, batchIdx)) {
+      runner.logger.info(`Exp name: ${runner.experimentName}`);
     }
+    const endLog = this.endOfEpoch(loader, batchIdx) && (!this.ignoreLast || (loader?.length ?? 0) <= this.interval);
+    if (!this.everyNInnerIters(batchIdx, this.interval) && !endLog) return;
+    const { tag, line } = runner.logProcessor.afterIter(runner, batchIdx, 'train');
+    runner.logger.info(line);
+    runner.visualizer.addScalars(tag, runner.iter + 1, this.jsonLogPath ?? undefined);
   }
 
   override afterValIter(runner: Runner, batchIdx: number): void {
-    const total = runner.valLoop?.dataloader.length ?? 0;
-    if ((batchIdx + 1) % this.interval === 0) {
-      runner.logger.info(runner.logProcessor.valLine(runner.messageHub, 'val', batchIdx + 1, total));
-    }
+    if (this.everyNInnerIters(batchIdx, this.interval)) runner.logger.info(runner.logProcessor.afterIter(runner, batchIdx, 'val').line);
   }
 
-  override afterValEpoch(runner: Runner, metrics: Record<string, number>): void {
-    const total = runner.valLoop?.dataloader.length ?? 0;
-    runner.logger.info(runner.logProcessor.valLine(runner.messageHub, 'val', total, total, metrics));
+  override afterTestIter(runner: Runner, batchIdx: number): void {
+    if (this.everyNInnerIters(batchIdx, this.interval)) runner.logger.info(runner.logProcessor.afterIter(runner, batchIdx, 'test').line);
+  }
+
+  override afterValEpoch(runner: Runner): void {
+    const { tag, line } = runner.logProcessor.afterEpoch(runner, 'val');
+    runner.logger.info(line);
+    const training = runner.trainLoop !== null;
+    const step = this.logMetricByEpoch ? (training ? runner.epoch : 0) : training ? runner.iter : 0;
+    runner.visualizer.addScalars(tag, step, this.jsonLogPath ?? undefined);
+  }
+
+  /** The test metrics also go to `<run>/<timestamp>.json` (one JSON dict), as MMEngine dumps them. */
+  override afterTestEpoch(runner: Runner): void {
+    const { tag, line } = runner.logProcessor.afterEpoch(runner, 'test');
+    runner.logger.info(line);
+    if (runner.runDir && this.jsonLogPath) fs.writeFileSync(path.join(runner.runDir, this.jsonLogPath), JSON.stringify(tag) + '\n');
   }
 
   override afterRun(runner: Runner): void {
+    runner.visualizer.close();
     runner.logger.info('Run finished');
   }
 }

@@ -1,6 +1,5 @@
-// Classifiers built from layers: `Sequential` (torch.nn.Sequential's naming, children '0', '1',
-// ..., plus a loss) and `ImageClassifier` (MMPretrain's backbone -> neck -> LinearClsHead).
-// Both take ImageBatch (NCHW) or plain ClassificationBatch rows and predict per-sample labels.
+// Classifiers built from layers: `Sequential` (torch.nn.Sequential's naming plus a loss) and
+// `ImageClassifier` (MMPretrain's backbone -> neck -> LinearClsHead), on ImageBatch or row batches.
 
 import { AnvilError } from '../errors';
 import { imageShape, type ClassificationBatch, type ClassificationOutput } from '../data/batch';

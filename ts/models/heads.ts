@@ -1,6 +1,5 @@
-// MMPretrain / MMSeg building blocks of the composite models: the GlobalAveragePooling neck, the
-// LinearClsHead classification head and the FCNHead segmentation head, named as there so
-// paramwise_cfg keys match. Heads own their loss; backward returns the feature gradient.
+// MMPretrain / MMSeg building blocks named as there (GlobalAveragePooling neck, LinearClsHead,
+// FCNHead), so paramwise_cfg keys match; heads own their loss and return the feature gradient.
 
 import { AnvilError } from '../errors';
 import { Linear } from '../nn/linear';

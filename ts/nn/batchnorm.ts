@@ -1,7 +1,5 @@
-// BatchNorm1d / BatchNorm2d (torch.nn.BatchNorm*): parameters (weight, bias) and buffers
-// (running_mean, running_var, num_batches_tracked) with torch's initial values, and forward/
-// backward in Rust: batch statistics and the running-estimate update (momentum 0.1, unbiased
-// variance) in training, the running estimates in evaluation.
+// BatchNorm1d / BatchNorm2d (torch.nn.BatchNorm*): weight/bias, the running_mean / running_var /
+// num_batches_tracked buffers with torch's initial values, and forward/backward in Rust (train/eval).
 
 import { AnvilError } from '../errors';
 import { native } from '../native';

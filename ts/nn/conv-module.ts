@@ -1,6 +1,5 @@
-// ConvModule (MMCV's conv -> norm -> activation block): children named as MMCV names them
-// (`conv`, `bn`/`gn`/`ln`, `activate`) so paramwise_cfg keys match MMCV models; the norm and
-// activation come from `norm_cfg` / `act_cfg` dicts built through LAYERS.
+// ConvModule (MMCV's conv -> norm -> activation), children named as MMCV names them (`conv`,
+// `bn`/`gn`/`ln`, `activate`); norm and activation built from norm_cfg / act_cfg through LAYERS.
 
 import { AnvilError } from '../errors';
 import { LAYERS } from '../registry';

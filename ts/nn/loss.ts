@@ -1,6 +1,5 @@
 // Losses as modules (torch.nn.CrossEntropyLoss, MSELoss, BCEWithLogitsLoss): `forwardBackward`
-// returns the loss and `scale * dloss/dinput`, fused in Rust. `lossWeight` (MMEngine-style heads'
-// loss_weight) multiplies both; it is 1 for the plain torch classes.
+// returns the loss and `scale * lossWeight * dloss/dinput` from one fused Rust call.
 
 import { AnvilError } from '../errors';
 import { native } from '../native';

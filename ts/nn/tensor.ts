@@ -1,6 +1,5 @@
-// Tensor: a flat Float32Array with its shape (NCHW for images), what layers exchange, and the
-// Layer contract: forward keeps what backward needs, backward adds parameter gradients into the
-// store and returns the input gradient. Layers own their output buffers and reuse them.
+// Tensor (a Float32Array with its shape, NCHW for images) and the Layer contract: forward keeps what
+// backward needs; backward adds parameter gradients into the store and returns the input gradient.
 
 import { AnvilError } from '../errors';
 import { Module } from './module';

@@ -10,6 +10,8 @@ export interface GradClipper {
   /** MMEngine's `grad_name`: the message-hub key is `train/<name>`. */
   readonly name: 'grad_norm' | 'grad_value';
   clip(params: Parameter[]): number | null;
+  /** Clip by norm: its arguments (what the fused AMP step folds into the update pass). */
+  readonly norm?: { maxNorm: number; normType: NormType; errorIfNonfinite: boolean };
 }
 
 const NORM_KEYS = ['max_norm', 'norm_type', 'error_if_nonfinite', 'foreach'];
@@ -43,5 +45,5 @@ export function parseClipGrad(cfg: unknown, where = 'OptimWrapper: clip_grad'): 
   const maxNorm = args.max_norm;
   const normType = (args.norm_type ?? 2) as NormType;
   const errorIfNonfinite = (args.error_if_nonfinite ?? false) as boolean;
-  return { name: 'grad_norm', clip: (params) => clipGradNorm(params, maxNorm, normType, { errorIfNonfinite }) };
+  return { name: 'grad_norm', norm: { maxNorm, normType, errorIfNonfinite }, clip: (params) => clipGradNorm(params, maxNorm, normType, { errorIfNonfinite }) };
 }

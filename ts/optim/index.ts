@@ -7,12 +7,14 @@ import { Adadelta } from './adadelta';
 import { Adagrad } from './adagrad';
 import { Adam, AdamW } from './adam';
 import { Adamax } from './adamax';
+import { AmpOptimWrapper, type AmpOptimWrapperOptions } from './amp-optim-wrapper';
 import { ASGD } from './asgd';
 import { Lamb } from './lamb';
 import { Lion } from './lion';
 import { NAdam } from './nadam';
 import type { Optimizer, ParamsInput } from './optimizer';
 import { OptimWrapper } from './optim-wrapper';
+import { OptimWrapperDict } from './optim-wrapper-dict';
 import { RAdam } from './radam';
 import { RMSprop } from './rmsprop';
 import { Rprop } from './rprop';
@@ -26,6 +28,8 @@ export { Adam, AdamW } from './adam';
 export type { AdamOptions } from './adam';
 export { Adamax } from './adamax';
 export type { AdamaxOptions } from './adamax';
+export { AmpOptimWrapper } from './amp-optim-wrapper';
+export type { AmpOptimWrapperOptions } from './amp-optim-wrapper';
 export { ASGD } from './asgd';
 export type { ASGDOptions } from './asgd';
 export { clipGradNorm, clipGradValue, getTotalNorm } from './clip-grad';
@@ -48,7 +52,8 @@ export type { RMSpropOptions } from './rmsprop';
 export { Rprop } from './rprop';
 export type { RpropOptions } from './rprop';
 export { OptimWrapper } from './optim-wrapper';
-export type { OptimWrapperOptions } from './optim-wrapper';
+export type { OptimWrapperOptions, OptimWrapperStateDict, ScalarSink } from './optim-wrapper';
+export { OptimWrapperDict } from './optim-wrapper-dict';
 export { parseLosses } from './parse-losses';
 export type { LossValue, ParsedLosses } from './parse-losses';
 export { SGD } from './sgd';
@@ -77,12 +82,26 @@ OPTIMIZERS.register('Rprop', optimizerBuilder((p, o) => new Rprop(p, o)));
 OPTIMIZERS.register('Lion', optimizerBuilder((p, o) => new Lion(p, o)));
 OPTIMIZERS.register('Lamb', optimizerBuilder((p, o) => new Lamb(p, o)));
 
-OPTIM_WRAPPERS.register('OptimWrapper', ({ optimizer, accumulative_counts, clip_grad, ...rest }) => {
-  const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw new AnvilError(`OptimWrapper: unexpected argument '${unknown[0]}'`);
-  return new OptimWrapper({
+/** The arguments every wrapper takes (MMEngine's OptimWrapper's, plus Anvil's `log_grad_norm`). */
+function wrapperOptions(type: string, { optimizer, accumulative_counts, clip_grad, log_grad_norm, ...rest }: Record<string, unknown>, extra: readonly string[]) {
+  const unknown = Object.keys(rest).find((k) => !extra.includes(k));
+  if (unknown !== undefined) throw new AnvilError(`${type}: unexpected argument '${unknown}'`);
+  return {
     optimizer: optimizer as Optimizer,
     accumulativeCounts: accumulative_counts as number | undefined,
     clipGrad: clip_grad as Record<string, unknown> | null | undefined,
+    logGradNorm: log_grad_norm as boolean | undefined,
+  };
+}
+
+OPTIM_WRAPPERS.register('OptimWrapper', (args) => new OptimWrapper(wrapperOptions('OptimWrapper', args, [])));
+OPTIM_WRAPPERS.register('AmpOptimWrapper', (args) => {
+  const { loss_scale, dtype } = args;
+  return new AmpOptimWrapper({
+    ...wrapperOptions('AmpOptimWrapper', args, ['loss_scale', 'dtype']),
+    lossScale: loss_scale as AmpOptimWrapperOptions['lossScale'],
+    dtype: dtype as AmpOptimWrapperOptions['dtype'],
   });
 });
+// Values are built wrappers (MMEngine builds the dict from OptimWrapper objects, not configs).
+OPTIM_WRAPPERS.register('OptimWrapperDict', (args) => new OptimWrapperDict(args as Record<string, OptimWrapper>) as unknown as OptimWrapper);

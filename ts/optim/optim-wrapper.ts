@@ -3,8 +3,9 @@
 // autograd), so the wrapper hands them the factor to scale gradients by instead of scaling a loss tensor.
 
 import { AnvilError } from '../errors';
+import { getTotalNorm } from './clip-grad';
 import { parseClipGrad, type GradClipper } from './clip-grad-config';
-import type { Optimizer, ParamGroup } from './optimizer';
+import type { Optimizer, OptimizerStateDict, ParamGroup } from './optimizer';
 
 /** Where the wrapper records scalars (the runner's MessageHub): `train/grad_norm`. */
 export interface ScalarSink {
@@ -18,7 +19,15 @@ export interface OptimWrapperOptions {
   clipGrad?: Record<string, unknown> | null;
   /** Receives `train/grad_norm` at each clipped step; the runner attaches its message hub. */
   messageHub?: ScalarSink | null;
+  /**
+   * Record `train/grad_norm` (the L2 norm of the gradients) at every step even without
+   * `clip_grad` (config key `log_grad_norm`; not in MMEngine). Default false.
+   */
+  logGradNorm?: boolean;
 }
+
+/** MMEngine's OptimWrapper state: the optimizer's, plus `base_param_settings` with several groups. */
+export type OptimWrapperStateDict = OptimizerStateDict & { base_param_settings?: Record<string, unknown>; [key: string]: unknown };
 
 export class OptimWrapper {
   readonly optimizer: Optimizer;
@@ -31,7 +40,8 @@ export class OptimWrapper {
   messageHub: ScalarSink | null;
   /** The total gradient norm of the last clipped step (null before any, or with value clipping). */
   lastGradNorm: number | null = null;
-  private readonly clipper: GradClipper | null;
+  readonly logGradNorm: boolean;
+  protected readonly clipper: GradClipper | null;
   private innerCount = 0;
   private maxCounts = -1;
   private remainderCounts = 0;
@@ -45,6 +55,8 @@ export class OptimWrapper {
     this.accumulativeCounts = acc;
     this.clipper = options.clipGrad != null ? parseClipGrad(options.clipGrad) : null;
     this.messageHub = options.messageHub ?? null;
+    this.logGradNorm = options.logGradNorm ?? false;
+    if (typeof this.logGradNorm !== 'boolean') throw new AnvilError(`OptimWrapper: log_grad_norm must be true or false, got ${JSON.stringify(options.logGradNorm)}`);
     this.baseParamSettings = this.optimizer.paramGroups.length > 1 ? ({ params: [], ...this.optimizer.defaults } as unknown as ParamGroup) : null;
   }
 
@@ -85,11 +97,25 @@ export class OptimWrapper {
    * Called after the model accumulated gradients for `loss` (scaled by `gradientScale()`):
    * counts the backward, and steps and zeroes the gradients when an accumulation window closes.
    */
-  updateParams(_loss: number): void {
+  updateParams(loss: number): void {
+    this.checkLoss(loss);
     this.innerCount += 1;
     if (this.shouldUpdate()) {
       this.step();
       this.zeroGrad();
+    }
+  }
+
+  /**
+   * A NaN or infinite loss stops training before the optimizer step (AnvilError naming the
+   * iteration), so the parameters, and any checkpoint saved later, stay those of the last
+   * finite iteration. AmpOptimWrapper overrides it: there the step is skipped instead.
+   */
+  protected checkLoss(loss: number): void {
+    if (typeof loss === 'number' && !Number.isFinite(loss)) {
+      throw new AnvilError(
+        `OptimWrapper: the loss is ${loss} at iteration ${this.innerCount + 1}; training stopped before the optimizer step, so the parameters are those after iteration ${this.innerCount} (use AmpOptimWrapper to skip such steps instead)`,
+      );
     }
   }
 
@@ -105,12 +131,26 @@ export class OptimWrapper {
   /** Clips the gradients when `clip_grad` is set (recording `train/grad_norm`), then steps the optimizer. */
   step(): void {
     if (this.clipper) this.clipGrad(this.clipper);
+    else if (this.logGradNorm) this.recordGradNorm();
     this.optimizer.step();
+  }
+
+  /** The parameters that require and have a gradient (what clipping and the norm cover). */
+  protected gradParams() {
+    return this.optimizer.paramGroups.flatMap((g) => g.params).filter((p) => p.requiresGrad && p.hasGrad);
+  }
+
+  /** `log_grad_norm` without clipping: records the L2 norm of the gradients as `train/grad_norm`. */
+  private recordGradNorm(): void {
+    const params = this.gradParams();
+    if (params.length === 0) return;
+    this.lastGradNorm = getTotalNorm(params, 2);
+    this.messageHub?.updateScalar('train/grad_norm', this.lastGradNorm);
   }
 
   /** MMEngine's `_clip_grad`: over the parameters that require and have a gradient. */
   private clipGrad(clipper: GradClipper): void {
-    const params = this.optimizer.paramGroups.flatMap((g) => g.params).filter((p) => p.requiresGrad && p.hasGrad);
+    const params = this.gradParams();
     if (params.length === 0) return;
     const total = clipper.clip(params);
     if (total !== null) {
@@ -142,5 +182,24 @@ export class OptimWrapper {
 
   get innerIter(): number {
     return this.innerCount;
+  }
+
+  /** MMEngine's `state_dict`: the optimizer's (torch's format), plus `base_param_settings` with several groups. */
+  stateDict(): OptimWrapperStateDict {
+    const state: OptimWrapperStateDict = { ...this.optimizer.stateDict() };
+    if (this.baseParamSettings) {
+      const { params: _params, ...settings } = this.baseParamSettings;
+      state.base_param_settings = settings;
+    }
+    return state;
+  }
+
+  /** MMEngine's `load_state_dict`: `base_param_settings` (when saved), then the optimizer's state. */
+  loadStateDict(state: OptimWrapperStateDict): void {
+    if (state === null || typeof state !== 'object') throw new AnvilError(`OptimWrapper.loadStateDict: expected a dict, got ${JSON.stringify(state)}`);
+    const { base_param_settings: settings, ...optimizerState } = state;
+    this.optimizer.loadStateDict(optimizerState as OptimizerStateDict);
+    // Schedulers hold this pseudo-group: it is updated in place.
+    if (settings && this.baseParamSettings) Object.assign(this.baseParamSettings, settings, { params: [] });
   }
 }

@@ -4,7 +4,7 @@
 
 import { AnvilError } from '../errors';
 import type { BucketArrays } from '../native';
-import type { Bucket } from '../store/bucket';
+import type { Bucket, GradDtype } from '../store/bucket';
 import { packBucket, type Parameter } from '../store/parameter';
 import { camelToSnake } from '../util/names';
 
@@ -44,6 +44,8 @@ export abstract class Optimizer {
   /** Group `i` lives in `buckets[groupBucket[i]]`; the groups of a bucket are in `bucketGroups`. */
   private groupBucket: number[] = [];
   private bucketGroups: number[][] = [];
+  /** The gradient type every bucket is packed with (null: the parameters' own). */
+  private gradDtype: GradDtype | null = null;
 
   /**
    * `defaults` are torch's constructor defaults; `options` may use torch's snake_case keys
@@ -79,7 +81,7 @@ export abstract class Optimizer {
       else bySignature.set(s, [i]);
     });
     this.bucketGroups = [...bySignature.values()];
-    this.buckets = this.bucketGroups.map((members) => packBucket(members.flatMap((i) => this.paramGroups[i].params)));
+    this.buckets = this.bucketGroups.map((members) => packBucket(members.flatMap((i) => this.paramGroups[i].params), this.gradDtype ?? undefined));
     this.groupBucket = new Array<number>(this.paramGroups.length);
     this.bucketGroups.forEach((members, b) => members.forEach((i) => (this.groupBucket[i] = b)));
   }
@@ -127,6 +129,18 @@ export abstract class Optimizer {
     });
   }
 
+  /**
+   * Keeps every parameter's gradient as `dtype` from now on (AmpOptimWrapper's `dtype`): the
+   * buckets are repacked with float16/bfloat16 (or float32) gradients over the fp32 values.
+   */
+  setGradDtype(dtype: GradDtype): void {
+    if (!['float32', 'float16', 'bfloat16'].includes(dtype)) {
+      throw new AnvilError(`${this.type}: gradient dtype must be float32, float16 or bfloat16, got ${JSON.stringify(dtype)}`);
+    }
+    this.gradDtype = dtype;
+    this.packBySignature(this.paramGroups.map((g) => this.signature(g)));
+  }
+
   /** torch's `zero_grad()` (set_to_none): every gradient becomes absent. */
   zeroGrad(): void {
     for (const b of this.buckets) b.zeroGrad();
@@ -159,6 +173,75 @@ export abstract class Optimizer {
       return { ...hyper, params: ids };
     });
     return { state, param_groups };
+  }
+
+  /**
+   * torch's `load_state_dict`: `state` keyed by parameter index over all groups (as `stateDict`
+   * writes it), `param_groups` matched to this optimizer's groups by position. Each group takes
+   * the saved hyper-parameters (its `params` stay); each parameter its step, per-tensor scalars
+   * and state buffers. Optimizers that report no `step` (SGD, Lion) resume as already stepped
+   * when their entry holds state, so a loaded momentum buffer is used, not re-initialised.
+   */
+  loadStateDict(stateDict: OptimizerStateDict): void {
+    const who = `${this.type}.loadStateDict`;
+    const { state, param_groups: saved } = (stateDict ?? {}) as Partial<OptimizerStateDict>;
+    if (!Array.isArray(saved) || state === null || typeof state !== 'object') {
+      throw new AnvilError(`${who}: expected { state, param_groups } as stateDict() returns`);
+    }
+    if (saved.length !== this.paramGroups.length) {
+      throw new AnvilError(`${who}: loaded state dict has ${saved.length} parameter groups, the optimizer has ${this.paramGroups.length}`);
+    }
+    saved.forEach((s, i) => {
+      if (!Array.isArray(s?.params) || s.params.length !== this.paramGroups[i].params.length) {
+        throw new AnvilError(`${who}: param_groups[${i}] holds ${Array.isArray(s?.params) ? s.params.length : 'no'} parameters, the optimizer's group ${this.paramGroups[i].params.length}`);
+      }
+    });
+    // Check everything before changing anything, so a bad state dict leaves the optimizer as it was.
+    const groups = saved.map((s, i) => {
+      const { params: _ids, ...hyper } = s;
+      const group = { ...hyper, params: this.paramGroups[i].params } as ParamGroup;
+      this.validate(group);
+      return group;
+    });
+    const entries = groups.flatMap((g, i) => g.params.map((p, j) => ({ p, g, key: saved[i].params[j] })));
+    for (const { p, g, key } of entries) {
+      const entry = (state as Record<string, unknown>)[key];
+      if (entry === undefined) continue;
+      if (entry === null || typeof entry !== 'object') throw new AnvilError(`${who}: state[${key}] must be a dict, got ${JSON.stringify(entry)}`);
+      const buffers = this.stateNames(g);
+      const scalars = this.tensorStateNames(g);
+      for (const [name, value] of Object.entries(entry)) {
+        if (name === 'step' || scalars.includes(name)) {
+          if (typeof value !== 'number' || (name === 'step' && (!Number.isInteger(value) || value < 0))) {
+            throw new AnvilError(`${who}: state[${key}].${name} must be a ${name === 'step' ? 'non-negative integer' : 'number'}, got ${JSON.stringify(value)}`);
+          }
+        } else if (buffers.includes(name)) {
+          const n = (value as ArrayLike<number> | null)?.length;
+          if (n !== p.numel) throw new AnvilError(`${who}: state[${key}].${name} must hold ${p.numel} values, got ${n ?? JSON.stringify(value)}`);
+        } else if (value !== null) {
+          throw new AnvilError(`${who}: state[${key}] has '${name}', which ${this.type} with these hyper-parameters does not keep (it keeps ${['step', ...scalars, ...buffers].join(', ')})`);
+        }
+      }
+    }
+    groups.forEach((g, i) => {
+      const target = this.paramGroups[i];
+      for (const k of Object.keys(target)) if (k !== 'params' && !(k in g)) delete target[k];
+      Object.assign(target, g);
+    });
+    for (const { p, key } of entries) {
+      const entry = ((state as Record<string, unknown>)[key] ?? {}) as ParamState;
+      const { bucket, index } = p.location;
+      const hasState = Object.values(entry).some((v) => v !== null);
+      bucket.steps[index] = typeof entry.step === 'number' ? entry.step : hasState && !this.reportsStep ? 1 : 0;
+      // torch replaces the state: what the entry does not hold starts over.
+      for (const name of bucket.stateNames()) bucket.stateView(name, index).fill(0);
+      for (const name of bucket.tensorStateNames()) bucket.tensorState(name)[index] = 0;
+      for (const [name, value] of Object.entries(entry)) {
+        if (name === 'step' || value === null) continue;
+        if (typeof value === 'number') bucket.tensorState(name)[index] = value;
+        else bucket.stateView(name, index).set(value);
+      }
+    }
   }
 }
 

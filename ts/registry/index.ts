@@ -11,9 +11,11 @@ import type { OptimWrapper } from '../optim/optim-wrapper';
 import type { OptimWrapperConstructor } from '../optim/constructors/constructor';
 import type { ParamScheduler } from '../optim/schedulers/param-scheduler';
 import type { Loop } from '../runner/loops';
+import type { VisBackend } from '../visualization/local-vis-backend';
+import type { Visualizer } from '../visualization/visualizer';
 import { Registry } from './registry';
 
-export { Registry } from './registry';
+export { getDefaultScope, Registry, setDefaultScope } from './registry';
 export type { Builder, ConfigDict } from './registry';
 
 export const MODELS = new Registry<BaseModel>('MODELS');
@@ -32,3 +34,5 @@ export const DATASETS = new Registry<Dataset>('DATASETS');
 export const DATA_SAMPLERS = new Registry<Sampler>('DATA_SAMPLERS');
 export const METRICS = new Registry<Metric>('METRICS');
 export const LOOPS = new Registry<Loop>('LOOPS');
+export const VISUALIZERS = new Registry<Visualizer>('VISUALIZERS');
+export const VISBACKENDS = new Registry<VisBackend>('VISBACKENDS');

@@ -70,7 +70,7 @@ export class Registry<T = unknown> {
     if (typeof type !== 'string') {
       throw new AnvilError(`${where}.type: expected a registered type name (string), got ${describe(type)}`);
     }
-    const builder = this.builders.get(type);
+    const builder = this.builders.get(unscoped(type, `${where}.type`));
     if (!builder) {
       const known = this.names().sort().join(', ') || 'none';
       throw new AnvilError(`${where}.type: '${type}' is not registered in ${this.name} (registered: ${known})`);
@@ -84,6 +84,32 @@ export class Registry<T = unknown> {
       throw e;
     }
   }
+}
+
+let defaultScope: string | null = null;
+
+/**
+ * MMEngine's `default_scope` (e.g. 'mmseg'): a type may then be written with that scope as a
+ * prefix (`mmseg.SegVisualizationHook`), as may MMEngine's own root scope (`mmengine.`).
+ */
+export function setDefaultScope(scope: string | null): void {
+  if (scope !== null && (typeof scope !== 'string' || !/^[A-Za-z_][\w]*$/.test(scope))) {
+    throw new AnvilError(`default_scope: expected a scope name such as 'mmseg', got ${describe(scope)}`);
+  }
+  defaultScope = scope;
+}
+
+export function getDefaultScope(): string | null {
+  return defaultScope;
+}
+
+/** The type name without a `scope.` prefix naming the default or the root scope. */
+function unscoped(type: string, where: string): string {
+  const dot = type.indexOf('.');
+  if (dot < 0) return type;
+  const scope = type.slice(0, dot);
+  if (scope === 'mmengine' || scope === defaultScope) return type.slice(dot + 1);
+  throw new AnvilError(`${where}: '${type}' names scope '${scope}', which is not available (default_scope: ${defaultScope === null ? 'None' : `'${defaultScope}'`})`);
 }
 
 export function describe(value: unknown): string {

@@ -18,6 +18,9 @@ export interface IterBasedTrainLoopOptions {
 
 /** Trains for `maxIters` iterations, cycling the dataloader; validates every `valInterval`. */
 export class IterBasedTrainLoop implements Loop {
+  readonly byEpoch = false;
+  /** The whole run is one big epoch, as in MMEngine. */
+  readonly maxEpochs = 1;
   readonly maxIters: number;
   readonly valBegin: number;
   readonly valInterval: number;
@@ -102,5 +105,12 @@ export class ValLoop implements Loop {
     r.callHook(`after_${m}`);
     r.lastMetrics[m] = metrics;
     return metrics;
+  }
+}
+
+/** MMEngine's TestLoop: one pass over the test dataloader with the test hooks, then the metrics. */
+export class TestLoop extends ValLoop {
+  constructor(runner: Runner, dataloader: DataLoader, evaluator: Evaluator) {
+    super(runner, dataloader, evaluator, 'test');
   }
 }

@@ -27,6 +27,24 @@ export class HistoryBuffer {
   get count(): number {
     return this.values.length;
   }
+
+  /** The recorded values, oldest first (a copy). */
+  toArray(): Float64Array {
+    return Float64Array.from(this.values);
+  }
+
+  /** A buffer holding `values` (the newest `maxLength` of them). */
+  static fromArray(values: ArrayLike<number>, maxLength?: number): HistoryBuffer {
+    const h = new HistoryBuffer(maxLength);
+    for (let i = 0; i < values.length; i++) h.update(values[i]);
+    return h;
+  }
+}
+
+/** MMEngine's `MessageHub.state_dict()`: the scalar histories and the runtime info that can be saved. */
+export interface MessageHubStateDict {
+  log_scalars: Record<string, Float64Array>;
+  runtime_info: Record<string, unknown>;
 }
 
 export class MessageHub {
@@ -78,4 +96,35 @@ export class MessageHub {
   infoKeys(): string[] {
     return [...this.info.keys()];
   }
+
+  /**
+   * The scalar histories (as float64 arrays) and the runtime info made of plain data (numbers,
+   * strings, lists, dicts); entries holding anything else are left out, as MMEngine leaves out
+   * what it cannot copy.
+   */
+  stateDict(): MessageHubStateDict {
+    const log_scalars: Record<string, Float64Array> = {};
+    for (const [key, h] of this.scalars) log_scalars[key] = h.toArray();
+    const runtime_info: Record<string, unknown> = {};
+    for (const [key, value] of this.info) if (isPlainData(value)) runtime_info[key] = value;
+    return { log_scalars, runtime_info };
+  }
+
+  /** MMEngine's `load_state_dict`: the saved histories replace these, the saved info is updated in. */
+  loadStateDict(state: MessageHubStateDict): void {
+    const { log_scalars = {}, runtime_info = {} } = state ?? {};
+    for (const [key, values] of Object.entries(log_scalars)) this.scalars.set(key, HistoryBuffer.fromArray(values as ArrayLike<number>));
+    for (const [key, value] of Object.entries(runtime_info)) this.info.set(key, value);
+  }
+}
+
+/** Numbers, strings, booleans, null, and lists / plain dicts of them. */
+function isPlainData(value: unknown, depth = 0): boolean {
+  if (depth > 32) return false;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return true;
+  if (Array.isArray(value)) return value.every((v) => isPlainData(v, depth + 1));
+  if (typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return (proto === Object.prototype || proto === null) && Object.values(value as object).every((v) => isPlainData(v, depth + 1));
 }

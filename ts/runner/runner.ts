@@ -1,6 +1,6 @@
 // Runner: holds the built parts of a run (model, dataloaders, optimizer wrapper, loops, hooks,
-// message hub, logger), registers hooks by priority and calls them. Building from a config
-// lives in build.ts; the loops in loops.ts.
+// message hub, logger, visualizer), registers hooks by priority and calls them. Building from a
+// config lives in build.ts; the loops in loops.ts and epoch-based-train-loop.ts.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,10 +14,13 @@ import type { BaseModel } from '../models/base-model';
 import type { OptimWrapper } from '../optim/optim-wrapper';
 import type { ParamScheduler } from '../optim/schedulers/param-scheduler';
 import { HOOKS, type ConfigDict } from '../registry';
+import { buildVisualizer, type Visualizer } from '../visualization';
 import { runnerFromConfig, type FromConfigOptions } from './build';
+import { loadOrResume } from './checkpoint';
+import { EpochBasedTrainLoop, type EpochBasedTrainLoopOptions } from './epoch-based-train-loop';
 import { LogProcessor } from './log-processor';
 import { Logger } from './logger';
-import { IterBasedTrainLoop, type IterBasedTrainLoopOptions, ValLoop } from './loops';
+import { IterBasedTrainLoop, type IterBasedTrainLoopOptions, TestLoop, ValLoop } from './loops';
 import { MessageHub } from './message-hub';
 
 export type HookSpec = Hook | ConfigDict;
@@ -29,6 +32,7 @@ export const DEFAULT_HOOKS: Record<string, ConfigDict> = {
   sampler_seed: { type: 'DistSamplerSeedHook' },
   logger: { type: 'LoggerHook' },
   param_scheduler: { type: 'ParamSchedulerHook' },
+  checkpoint: { type: 'CheckpointHook', interval: 1 },
 };
 
 export interface RunnerOptions {
@@ -36,15 +40,28 @@ export interface RunnerOptions {
   /** Folder for this run's log and dumped config (a timestamped subfolder is made); none when null. */
   workDir?: string | null;
   trainDataloader?: DataLoader;
-  trainCfg?: IterBasedTrainLoopOptions;
+  /** `maxIters` makes an IterBasedTrainLoop, `maxEpochs` an EpochBasedTrainLoop. */
+  trainCfg?: IterBasedTrainLoopOptions | EpochBasedTrainLoopOptions;
   optimWrapper?: OptimWrapper;
   /** Schedulers of the optimizer's hyper-parameters, stepped by ParamSchedulerHook in list order. */
   paramSchedulers?: ParamScheduler[];
   valDataloader?: DataLoader;
   valEvaluator?: Evaluator;
+  testDataloader?: DataLoader;
+  testEvaluator?: Evaluator;
   defaultHooks?: Record<string, HookSpec | null>;
   customHooks?: HookSpec[];
   logProcessor?: LogProcessor;
+  /** A Visualizer, or its config (MMEngine's `visualizer`); default: one LocalVisBackend in `<run>/vis_data`. */
+  visualizer?: Visualizer | Record<string, unknown> | null;
+  /** The seed the run was built with (`randomness.seed`), reported in the message hub. */
+  seed?: number | null;
+  /** Prefix of the experiment name (`<name>_<timestamp>`; the timestamp alone without it). */
+  experimentName?: string;
+  /** A checkpoint to load the weights of before training (MMEngine's `load_from`); with `resume`, the one to resume. */
+  loadFrom?: string | null;
+  /** Resume training (MMEngine's `resume`): from `loadFrom`, else from the latest checkpoint in workDir. */
+  resume?: boolean;
   /** The full config, dumped into the run folder. */
   cfg?: Record<string, unknown>;
   /** Where log lines go besides the log file (default: stdout). */
@@ -62,8 +79,21 @@ export class Runner {
   readonly optimWrapper: OptimWrapper | null;
   readonly paramSchedulers: readonly ParamScheduler[];
   readonly trainDataloader: DataLoader | null;
-  readonly trainLoop: IterBasedTrainLoop | null;
+  readonly trainLoop: IterBasedTrainLoop | EpochBasedTrainLoop | null;
   readonly valLoop: ValLoop | null;
+  readonly testLoop: TestLoop | null;
+  readonly visualizer: Visualizer;
+  readonly cfg: Record<string, unknown> | null;
+  readonly seed: number | null;
+  /** `<name>_<timestamp>`, or the timestamp (MMEngine's `experiment_name`). */
+  readonly experimentName: string;
+  /**
+   * Whether this run resumes a checkpoint (MMEngine's `_resume`): hooks' `afterLoadCheckpoint`
+   * reads it to restore their full state (EMAHook) rather than start from the weights.
+   */
+  resume = false;
+  /** MMEngine's `load_from`: loaded (or, with `resume`, resumed) when a run starts. */
+  loadFrom: string | null;
   readonly messageHub = new MessageHub();
   readonly logProcessor: LogProcessor;
   readonly logger: Logger;
@@ -87,11 +117,19 @@ export class Runner {
     this.timestamp = timestamp(new Date());
     this.workDir = options.workDir ?? null;
     this.runDir = this.workDir ? path.join(this.workDir, this.timestamp) : null;
+    this.cfg = options.cfg ?? null;
+    this.loadFrom = options.loadFrom ?? null;
+    this.resume = options.resume ?? false;
+    this.seed = options.seed ?? null;
+    this.experimentName = options.experimentName ? `${options.experimentName}_${this.timestamp}` : this.timestamp;
 
     if (options.trainCfg) {
       if (!this.trainDataloader) throw new AnvilError('train_cfg is given but train_dataloader is missing');
       if (!this.optimWrapper) throw new AnvilError('train_cfg is given but optim_wrapper is missing');
-      this.trainLoop = new IterBasedTrainLoop(this, this.trainDataloader, options.trainCfg);
+      this.trainLoop =
+        'maxEpochs' in options.trainCfg
+          ? new EpochBasedTrainLoop(this, this.trainDataloader, options.trainCfg)
+          : new IterBasedTrainLoop(this, this.trainDataloader, options.trainCfg);
     } else {
       this.trainLoop = null;
     }
@@ -101,6 +139,13 @@ export class Runner {
     } else {
       this.valLoop = null;
     }
+    if (options.testDataloader || options.testEvaluator) {
+      if (!options.testDataloader || !options.testEvaluator) throw new AnvilError('test_dataloader and test_evaluator must be given together');
+      this.testLoop = new TestLoop(this, options.testDataloader, options.testEvaluator);
+    } else {
+      this.testLoop = null;
+    }
+    this.visualizer = buildVisualizer(options.visualizer, this.runDir, this.experimentName);
 
     this.registerDefaultHooks(options.defaultHooks ?? {});
     (options.customHooks ?? []).forEach((h, i) => this.registerHook(h, undefined, `custom_hooks[${i}]`));
@@ -108,7 +153,10 @@ export class Runner {
     // Only a run that was fully built gets a folder: a bad config leaves nothing behind.
     if (this.runDir) {
       fs.mkdirSync(this.runDir, { recursive: true });
-      if (options.cfg) fs.writeFileSync(path.join(this.runDir, 'config.json'), JSON.stringify(options.cfg, null, 2) + '\n');
+      if (options.cfg) {
+        fs.writeFileSync(path.join(this.runDir, 'config.json'), JSON.stringify(options.cfg, null, 2) + '\n');
+        this.visualizer.addConfig(options.cfg);
+      }
     }
     this.logger = new Logger(this.runDir ? path.join(this.runDir, `${this.timestamp}.log`) : null, options.echo);
   }
@@ -128,6 +176,18 @@ export class Runner {
 
   get maxIters(): number {
     return this.trainLoop?.maxIters ?? 0;
+  }
+
+  get maxEpochs(): number {
+    return this.trainLoop?.maxEpochs ?? 0;
+  }
+
+  get valDataloader(): DataLoader | null {
+    return this.valLoop?.dataloader ?? null;
+  }
+
+  get testDataloader(): DataLoader | null {
+    return this.testLoop?.dataloader ?? null;
   }
 
   /** Registered hooks in call order. */
@@ -150,6 +210,7 @@ export class Runner {
       obj = HOOKS.build<Hook>(cfg, where);
     }
     obj.priority = getPriority(p ?? obj.priority, `${where}.priority`);
+    if (p !== undefined) obj.priorityText = typeof p === 'string' ? p : null;
     let i = this.hookList.length - 1;
     while (i >= 0 && this.hookList[i].priority > obj.priority) i--;
     this.hookList.splice(i + 1, 0, obj);
@@ -177,7 +238,7 @@ export class Runner {
     for (const stage of STAGES) {
       const lines = this.hookList
         .filter((h) => h.triggeredStages().includes(stage))
-        .map((h) => `(${priorityName(h.priority).padEnd(12)}) ${h.typeName.padEnd(35)}`);
+        .map((h) => `(${(h.priorityText ?? priorityName(h.priority)).padEnd(12)}) ${h.typeName.padEnd(35)}`);
       if (lines.length) blocks.push(`${stage}:\n${lines.join('\n')}\n -------------------- `);
     }
     return blocks.join('\n');
@@ -188,15 +249,35 @@ export class Runner {
     if (!this.trainLoop) throw new AnvilError('Runner.train: no train_cfg / train_dataloader / optim_wrapper configured');
     this.logger.info(`Hooks will be executed in the following order:\n${this.getHooksInfo()}`);
     this.callHook('before_run');
+    // After before_run (EMAHook builds its average there), as MMEngine's load_or_resume.
+    loadOrResume(this);
     this.trainLoop.run();
     this.callHook('after_run');
     return this.model;
   }
 
-  /** Runs the validation loop once; returns its metrics. */
+  /** Runs the validation loop once between the run hooks (MMEngine's `Runner.val`); returns its metrics. */
   val(): Record<string, number> {
     if (!this.valLoop) throw new AnvilError('Runner.val: no val_dataloader / val_evaluator configured');
-    return this.valLoop.run();
+    this.callHook('before_run');
+    loadOrResume(this);
+    const metrics = this.valLoop.run();
+    this.callHook('after_run');
+    return metrics;
+  }
+
+  /**
+   * Runs the test loop once between the run hooks (MMEngine's `Runner.test`); `load` runs where
+   * MMEngine loads the checkpoint: after `before_run` (which builds EMAHook's average), before the loop.
+   */
+  test(options: { load?: () => void } = {}): Record<string, number> {
+    if (!this.testLoop) throw new AnvilError('Runner.test: no test_dataloader / test_evaluator configured');
+    this.callHook('before_run');
+    if (options.load) options.load();
+    else loadOrResume(this);
+    const metrics = this.testLoop.run();
+    this.callHook('after_run');
+    return metrics;
   }
 }
 

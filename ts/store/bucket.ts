@@ -3,7 +3,7 @@
 // flags laid out alike, so one native call updates them all. Parameters see it through views.
 
 import { AnvilError } from '../errors';
-import type { BucketArrays } from '../native';
+import { native, type BucketArrays } from '../native';
 import type { GradDtype } from './half';
 
 export type { GradDtype } from './half';
@@ -29,8 +29,6 @@ export class Bucket {
   readonly dtype = 'float32' as const;
   readonly gradDtype: GradDtype;
   readonly params: Float32Array;
-  /** float32 gradients, or for float16/bfloat16 buckets a Uint16Array of their bits. */
-  readonly grads: Float32Array | Uint16Array;
   /** Tensor `i` spans `offsets[i]..offsets[i + 1]`. */
   readonly offsets: Uint32Array;
   /** Per-tensor optimizer step (torch keeps `step` per parameter; no gradient, no advance). */
@@ -41,6 +39,10 @@ export class Bucket {
   private readonly tensorStates = new Map<string, Float64Array>();
   private readonly paramViews: Float32Array[];
   private readonly gradViews: Array<Float32Array | Uint16Array>;
+  private readonly gradArray: Float32Array | Uint16Array;
+  /** Half-precision buckets: the float32 copy models add into, and whether it is newer than the bits. */
+  private staging: { values: Float32Array; views: Float32Array[] } | null = null;
+  private staged = false;
 
   /**
    * Allocates a bucket for tensors of the given shapes, or wraps existing arrays (`params`,
@@ -63,11 +65,20 @@ export class Bucket {
     }
     this.gradDtype = gradDtype;
     this.params = params ?? new Float32Array(total);
-    this.grads = grads ?? (half ? new Uint16Array(total) : new Float32Array(total));
+    this.gradArray = grads ?? (half ? new Uint16Array(total) : new Float32Array(total));
     this.steps = new Uint32Array(layouts.length);
     this.hasGrad = new Uint8Array(layouts.length);
     this.paramViews = layouts.map((_, i) => this.params.subarray(this.offsets[i], this.offsets[i + 1]));
-    this.gradViews = layouts.map((_, i) => this.grads.subarray(this.offsets[i], this.offsets[i + 1]));
+    this.gradViews = layouts.map((_, i) => this.gradArray.subarray(this.offsets[i], this.offsets[i + 1]));
+  }
+
+  /**
+   * float32 gradients, or for float16/bfloat16 buckets a Uint16Array of their bits (staged
+   * float32 gradients are rounded into them first, see `stagedGrad`).
+   */
+  get grads(): Float32Array | Uint16Array {
+    this.flushStagedGrads();
+    return this.gradArray;
   }
 
   get size(): number {
@@ -80,7 +91,35 @@ export class Bucket {
 
   /** Tensor `i`'s gradient: float32 values, or raw bits in a half-precision bucket. */
   gradView(i: number): Float32Array | Uint16Array {
+    this.flushStagedGrads();
     return this.gradViews[i];
+  }
+
+  /**
+   * Tensor `i`'s gradient as float32 values to add into (what `Parameter.accumulateGrad` hands
+   * a model). In a half-precision bucket this is a float32 staging copy of the whole bucket's
+   * gradients: backward passes accumulate there in float32, and the sum is rounded into the
+   * fp16/bf16 bits once, when anything reads them (`grads`, `gradView`, an optimizer step);
+   * overflow then becomes inf, which the loss scaler detects.
+   */
+  stagedGrad(i: number): Float32Array {
+    if (this.gradDtype === 'float32') return this.gradViews[i] as Float32Array;
+    if (!this.staging) {
+      const values = new Float32Array(this.params.length);
+      this.staging = { values, views: this.paramViews.map((_, j) => values.subarray(this.offsets[j], this.offsets[j + 1])) };
+    }
+    if (!this.staged) {
+      native.widenGradBits(this.gradArray as Uint16Array, this.gradDtype, this.staging.values);
+      this.staged = true;
+    }
+    return this.staging.views[i];
+  }
+
+  /** Rounds staged float32 gradients into the half-precision bits (a no-op when none are staged). */
+  flushStagedGrads(): void {
+    if (!this.staged || !this.staging) return;
+    this.staged = false;
+    native.narrowGradBits(this.staging.values, this.gradDtype, this.gradArray as Uint16Array);
   }
 
   /** The named state buffer, allocated zero-filled on first use. */
@@ -146,7 +185,8 @@ export class Bucket {
 
   /** torch's `zero_grad(set_to_none=True)`: every gradient becomes absent (and zero-filled). */
   zeroGrad(): void {
-    this.grads.fill(0);
+    this.staged = false;
+    this.gradArray.fill(0);
     this.hasGrad.fill(0);
   }
 }

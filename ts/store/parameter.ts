@@ -3,7 +3,7 @@
 
 import { AnvilError } from '../errors';
 import { Bucket, numel, type GradDtype } from './bucket';
-import { toBits } from './half';
+import { fromBits, toBits } from './half';
 
 export class Parameter {
   readonly shape: readonly number[];
@@ -66,10 +66,14 @@ export class Parameter {
     return { bucket: this.bucket, index: this.index };
   }
 
-  /** The gradient buffer to add into; marks the parameter as having a gradient this step. */
+  /**
+   * The float32 gradient buffer to add into; marks the parameter as having a gradient this step.
+   * For float16/bfloat16 gradients it is a float32 staging view, rounded into the half-precision
+   * bits when they are next read (see `Bucket.stagedGrad`).
+   */
   accumulateGrad(): Float32Array {
     this.bucket.hasGrad[this.index] = 1;
-    return this.grad;
+    return this.bucket.stagedGrad(this.index);
   }
 
   /** Sets the gradient to `values`, or removes it (`null`, torch's `grad = None`). */
@@ -101,18 +105,21 @@ function checkLength(values: ArrayLike<number>, n: number, what: string): ArrayL
 
 /**
  * Moves `params` into one new contiguous bucket (values, gradients, steps and optimizer state
- * copied), so one native call updates them all. Returns the bucket.
+ * copied), so one native call updates them all. Returns the bucket. With `gradDtype` the new
+ * bucket keeps its gradients in that type (converted, rounding to nearest even), and parameters
+ * of any gradient types may be packed together.
  */
-export function packBucket(params: readonly Parameter[]): Bucket {
+export function packBucket(params: readonly Parameter[], gradDtype?: GradDtype): Bucket {
   const dtypes = new Set(params.map((p) => p.gradDtype));
-  if (dtypes.size > 1) throw new AnvilError(`packBucket: gradients of ${[...dtypes].join(' and ')} cannot share a bucket`);
-  const bucket = new Bucket(params, { gradDtype: params[0]?.gradDtype });
+  if (gradDtype === undefined && dtypes.size > 1) throw new AnvilError(`packBucket: gradients of ${[...dtypes].join(' and ')} cannot share a bucket`);
+  const dtype = gradDtype ?? params[0]?.gradDtype;
+  const bucket = new Bucket(params, { gradDtype: dtype });
   const stateNames = new Set(params.flatMap((p) => p.location.bucket.stateNames()));
   const tensorStateNames = new Set(params.flatMap((p) => p.location.bucket.tensorStateNames()));
   params.forEach((p, i) => {
     const { bucket: from, index: j } = p.location;
     bucket.paramView(i).set(from.paramView(j));
-    bucket.gradView(i).set(from.gradView(j));
+    copyGrad(from.gradView(j), from.gradDtype, bucket.gradView(i), bucket.gradDtype);
     bucket.hasGrad[i] = from.hasGrad[j];
     bucket.steps[i] = from.steps[j];
     for (const name of stateNames) {
@@ -124,4 +131,16 @@ export function packBucket(params: readonly Parameter[]): Bucket {
   });
   params.forEach((p, i) => p.moveTo(bucket, i));
   return bucket;
+}
+
+/** Copies a gradient between buckets, converting between float32 and half-precision bits. */
+function copyGrad(src: Float32Array | Uint16Array, from: GradDtype, dst: Float32Array | Uint16Array, to: GradDtype): void {
+  if (from === to) {
+    dst.set(src);
+    return;
+  }
+  for (let k = 0; k < src.length; k++) {
+    const v = from === 'float32' ? src[k] : fromBits(src[k], from);
+    dst[k] = to === 'float32' ? v : toBits(v, to);
+  }
 }

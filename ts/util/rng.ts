@@ -1,6 +1,8 @@
 // A small seeded random generator (xoshiro128**), so shuffles and initialisations are
 // reproducible from `randomness.seed` without depending on Math.random.
 
+import { AnvilError } from '../errors';
+
 export class Rng {
   private s0: number;
   private s1: number;
@@ -21,6 +23,19 @@ export class Rng {
     this.s1 = next();
     this.s2 = next();
     this.s3 = next();
+  }
+
+  /** The generator's state: four 32-bit words (for checkpoints). */
+  getState(): [number, number, number, number] {
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0];
+  }
+
+  /** Restores a state from `getState()`. */
+  setState(state: readonly number[]): void {
+    if (!Array.isArray(state) || state.length !== 4 || !state.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)) {
+      throw new AnvilError(`Rng.setState: expected four unsigned 32-bit integers, got ${JSON.stringify(state)}`);
+    }
+    [this.s0, this.s1, this.s2, this.s3] = state;
   }
 
   /** Uniform 32-bit unsigned integer. */

@@ -41,7 +41,7 @@ impl<'a, G> Bucket<'a, G> {
 
 /// Partial sums a kernel's first pass returns per chunk; the driver adds them up over a tensor
 /// and hands the total to `ElementKernel::finish` (LAMB's norms). `()` for one-pass kernels.
-pub trait Sums: Copy + Default {
+pub trait Sums: Copy + Default + Send + Sync {
     fn merge(self, other: Self) -> Self;
 }
 
@@ -57,8 +57,9 @@ impl Sums for [f64; 2] {
 
 /// What one optimizer contributes: host-side per-tensor scalars (bias corrections depend on the
 /// tensor's own step) and an element-wise update over zipped slices.
-pub trait ElementKernel {
-    type Scalars: Copy;
+/// `Sync` with `Send + Sync` scalars: chunks of one step run on several threads.
+pub trait ElementKernel: Sync {
+    type Scalars: Copy + Send + Sync;
     /// What `update` returns per chunk (`()` unless the kernel makes a second pass).
     type Sums: Sums;
     /// State tensors this configuration keeps (e.g. SGD without momentum keeps none).
@@ -80,22 +81,60 @@ pub trait ElementKernel {
     fn finish(&self, _s: &Self::Scalars, _sums: Self::Sums, _params: &mut [f32], _states: &mut [&mut [f32]]) {}
 }
 
-/// Element runs handed to the kernel at a time; a later multi-threaded driver splits on these.
+/// Element runs handed to the kernel at a time, and the unit of work a thread takes.
 const CHUNK: usize = 1 << 16;
 
-pub fn step<K: ElementKernel, G: Element>(kernel: &K, bucket: Bucket<'_, G>) -> Result<(), KernelError> {
-    let Bucket { params, grads, grad_scale, states, mut tensor_states, offsets, steps, has_grad } = bucket;
-    let n_states = kernel.state_count();
-    let n_tensor_states = kernel.tensor_state_count();
-    validate(kernel, params.len(), grads.len(), &states, &tensor_states, offsets, steps.len(), has_grad.len())?;
+/// Buckets smaller than this run on the calling thread: waking workers costs more than it saves.
+const PARALLEL_MIN: usize = 1 << 18;
 
+/// One stepped tensor: its scalars for this step and its slices.
+struct Tensor<'a, S, G> {
+    scalars: S,
+    params: &'a mut [f32],
+    grads: &'a [G],
+    states: [&'a mut [f32]; MAX_STATES],
+}
+
+/// One thread's share: a chunk of tensor `tensor` (an index into the stepped tensors).
+struct Work<'a, G> {
+    tensor: usize,
+    params: &'a mut [f32],
+    grads: &'a [G],
+    states: [&'a mut [f32]; MAX_STATES],
+}
+
+pub fn step<K, G>(kernel: &K, bucket: Bucket<'_, G>) -> Result<(), KernelError>
+where
+    K: ElementKernel,
+    G: Element + Sync,
+{
+    let n = bucket.params.len();
+    validate(kernel, n, bucket.grads.len(), &bucket.states, &bucket.tensor_states, bucket.offsets, bucket.steps.len(), bucket.has_grad.len())?;
+    let grad_scale = bucket.grad_scale;
+    let n_states = kernel.state_count();
+    match (n >= PARALLEL_MIN).then(crate::threads::pool).flatten() {
+        None => walk(kernel, bucket, |t| run_tensor(kernel, t, grad_scale, n_states)),
+        Some(pool) => {
+            // The only allocation of a step, and only for buckets large enough to split.
+            let mut tensors = Vec::new();
+            walk(kernel, bucket, |t| tensors.push(t));
+            pool.install(|| run_parallel(kernel, tensors, grad_scale, n_states));
+        }
+    }
+    Ok(())
+}
+
+/// Walks the bucket's tensors, advancing the step and per-tensor state of those with a
+/// gradient and handing each of them, with disjoint slices, to `visit`.
+fn walk<'a, K: ElementKernel, G>(kernel: &K, bucket: Bucket<'a, G>, mut visit: impl FnMut(Tensor<'a, K::Scalars, G>)) {
+    let Bucket { params, grads, states, mut tensor_states, offsets, steps, has_grad, .. } = bucket;
+    let (n_states, n_tensor_states) = (kernel.state_count(), kernel.tensor_state_count());
     let mut params_rest = params;
     let mut grads_rest = grads;
     let mut states_rest: [&mut [f32]; MAX_STATES] = Default::default();
     for (slot, s) in states_rest.iter_mut().zip(states) {
         *slot = s;
     }
-
     for (i, window) in offsets.windows(2).enumerate() {
         let len = (window[1] - window[0]) as usize;
         let (p, rest) = std::mem::take(&mut params_rest).split_at_mut(len);
@@ -120,23 +159,118 @@ pub fn step<K: ElementKernel, G: Element>(kernel: &K, bucket: Bucket<'_, G>) -> 
         for (v, ts) in scalar_state.iter().zip(tensor_states.iter_mut()) {
             ts[i] = *v;
         }
+        visit(Tensor { scalars, params: p, grads: g, states: views });
+    }
+}
 
-        let views = &mut views[..n_states];
-        let mut sums = K::Sums::default();
+/// One tensor on the calling thread: chunk by chunk, then the second pass if the kernel has one.
+fn run_tensor<K: ElementKernel, G: Element>(kernel: &K, t: Tensor<'_, K::Scalars, G>, grad_scale: f32, n_states: usize) {
+    let Tensor { scalars, params: p, grads: g, states: mut views } = t;
+    let views = &mut views[..n_states];
+    let len = p.len();
+    let mut sums = K::Sums::default();
+    for start in (0..len).step_by(CHUNK) {
+        let end = (start + CHUNK).min(len);
+        let mut chunk = sub_views(views, start, end);
+        sums = sums.merge(update_dispatched(kernel, &scalars, &mut p[start..end], &g[start..end], grad_scale, &mut chunk[..n_states]));
+    }
+    if kernel.two_pass() {
         for start in (0..len).step_by(CHUNK) {
             let end = (start + CHUNK).min(len);
             let mut chunk = sub_views(views, start, end);
-            sums = sums.merge(update_chunk(kernel, &scalars, &mut p[start..end], &g[start..end], grad_scale, &mut chunk[..n_states]));
-        }
-        if kernel.two_pass() {
-            for start in (0..len).step_by(CHUNK) {
-                let end = (start + CHUNK).min(len);
-                let mut chunk = sub_views(views, start, end);
-                kernel.finish(&scalars, sums, &mut p[start..end], &mut chunk[..n_states]);
-            }
+            finish_dispatched(kernel, &scalars, sums, &mut p[start..end], &mut chunk[..n_states]);
         }
     }
-    Ok(())
+}
+
+/// Every chunk of every stepped tensor as one pool of work; per-tensor sums are reduced
+/// between the passes of two-pass kernels.
+fn run_parallel<K, G>(kernel: &K, tensors: Vec<Tensor<'_, K::Scalars, G>>, grad_scale: f32, n_states: usize)
+where
+    K: ElementKernel,
+    G: Element + Sync,
+{
+    use rayon::prelude::*;
+    let mut scalars = Vec::with_capacity(tensors.len());
+    let mut work = Vec::new();
+    for (ti, t) in tensors.into_iter().enumerate() {
+        let Tensor { scalars: s, params, grads, states } = t;
+        scalars.push(s);
+        let (mut p, mut g, mut st) = (params, grads, states);
+        while !p.is_empty() {
+            let take = p.len().min(CHUNK);
+            let (ph, pt) = std::mem::take(&mut p).split_at_mut(take);
+            let (gh, gt) = g.split_at(take);
+            let mut heads: [&mut [f32]; MAX_STATES] = Default::default();
+            for (h, s) in heads.iter_mut().zip(st.iter_mut()).take(n_states) {
+                let (a, b) = std::mem::take(s).split_at_mut(take);
+                *h = a;
+                *s = b;
+            }
+            work.push(Work { tensor: ti, params: ph, grads: gh, states: heads });
+            (p, g) = (pt, gt);
+        }
+    }
+    let sums: Vec<(usize, K::Sums)> = work
+        .par_iter_mut()
+        .map(|w| (w.tensor, update_dispatched(kernel, &scalars[w.tensor], w.params, w.grads, grad_scale, &mut w.states[..n_states])))
+        .collect();
+    if kernel.two_pass() {
+        let mut totals = vec![K::Sums::default(); scalars.len()];
+        for (t, s) in sums {
+            totals[t] = totals[t].merge(s);
+        }
+        work.par_iter_mut().for_each(|w| finish_dispatched(kernel, &scalars[w.tensor], totals[w.tensor], w.params, &mut w.states[..n_states]));
+    }
+}
+
+/// `update_chunk` compiled for the widest vector unit of this CPU (the prebuilt addon targets
+/// baseline x86-64). No fast-math: every variant gives the same bits.
+fn update_dispatched<K: ElementKernel, G: Element>(kernel: &K, s: &K::Scalars, p: &mut [f32], g: &[G], grad_scale: f32, states: &mut [&mut [f32]]) -> K::Sums {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
+        unsafe fn avx512<K: ElementKernel, G: Element>(kernel: &K, s: &K::Scalars, p: &mut [f32], g: &[G], gs: f32, st: &mut [&mut [f32]]) -> K::Sums {
+            update_chunk(kernel, s, p, g, gs, st)
+        }
+        #[target_feature(enable = "avx2")]
+        unsafe fn avx2<K: ElementKernel, G: Element>(kernel: &K, s: &K::Scalars, p: &mut [f32], g: &[G], gs: f32, st: &mut [&mut [f32]]) -> K::Sums {
+            update_chunk(kernel, s, p, g, gs, st)
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bw") {
+            // SAFETY: the CPU has the features this variant is compiled for.
+            return unsafe { avx512(kernel, s, p, g, grad_scale, states) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            return unsafe { avx2(kernel, s, p, g, grad_scale, states) };
+        }
+    }
+    update_chunk(kernel, s, p, g, grad_scale, states)
+}
+
+/// `ElementKernel::finish`, dispatched as `update_dispatched`.
+fn finish_dispatched<K: ElementKernel>(kernel: &K, s: &K::Scalars, sums: K::Sums, p: &mut [f32], states: &mut [&mut [f32]]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
+        unsafe fn avx512<K: ElementKernel>(kernel: &K, s: &K::Scalars, sums: K::Sums, p: &mut [f32], st: &mut [&mut [f32]]) {
+            kernel.finish(s, sums, p, st)
+        }
+        #[target_feature(enable = "avx2")]
+        unsafe fn avx2<K: ElementKernel>(kernel: &K, s: &K::Scalars, sums: K::Sums, p: &mut [f32], st: &mut [&mut [f32]]) {
+            kernel.finish(s, sums, p, st)
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bw") {
+            // SAFETY: the CPU has the features this variant is compiled for.
+            return unsafe { avx512(kernel, s, sums, p, states) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            return unsafe { avx2(kernel, s, sums, p, states) };
+        }
+    }
+    kernel.finish(s, sums, p, states)
 }
 
 fn sub_views<'v>(views: &'v mut [&mut [f32]], start: usize, end: usize) -> [&'v mut [f32]; MAX_STATES] {
@@ -149,6 +283,7 @@ fn sub_views<'v>(views: &'v mut [&mut [f32]], start: usize, end: usize) -> [&'v 
 
 /// f32 gradients at scale 1 go to the kernel in place; anything else is widened and scaled
 /// into a stack tile first, so no kernel has a loop per gradient type.
+#[inline(always)]
 fn update_chunk<K: ElementKernel, G: Element>(
     kernel: &K,
     s: &K::Scalars,
@@ -332,6 +467,40 @@ mod tests {
         assert_eq!((ts, steps), (vec![3.0, 3.0], [2, 2]));
         // Unscaled f32 is handed over in place and gives the same as a unit-scaled half read.
         assert_eq!(run(&g32, 1.0, &[1, 1]).0, run(&g16, 1.0, &[1, 1]).0);
+    }
+
+    /// A bucket above the parallel threshold, with a gradient-less tensor and a tensor spanning
+    /// several chunks, stepped with one thread and with two: the bits must not differ.
+    #[test]
+    fn threads_split_large_buckets_without_changing_a_bit() {
+        let n = PARALLEL_MIN + 3 * CHUNK + 17;
+        let offsets = [0, 5, (CHUNK + 9) as u32, (n - 1000) as u32, n as u32];
+        let grads: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
+        let adam = crate::optim::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01, amsgrad: true, maximize: false, decoupled: true };
+        let run = |threads: usize| {
+            crate::threads::set_num_threads(threads).unwrap();
+            let mut p: Vec<f32> = (0..n).map(|i| (i % 13) as f32 * 0.1).collect();
+            let mut states = vec![vec![0.0f32; n]; 3];
+            let mut seen = vec![0.0f32; n];
+            let mut ts = vec![0.0f64; 4];
+            let mut steps = [0u32; 4];
+            for _ in 0..2 {
+                let mut b = Bucket::new(&mut p[..], &grads[..], &offsets, &mut steps, &[1, 0, 1, 1]);
+                b.states = states.iter_mut().map(|s| &mut s[..]).collect();
+                step(&adam, b).unwrap();
+                let mut b = Bucket::new(&mut p[..], &grads[..], &offsets, &mut steps, &[1, 1, 0, 1]);
+                b.grad_scale = 0.5;
+                b.states = vec![&mut seen[..]];
+                b.tensor_states = vec![&mut ts[..]];
+                step(&Probe, b).unwrap();
+            }
+            (p, states, seen, ts, steps)
+        };
+        let one = run(1);
+        let two = run(2);
+        crate::threads::set_num_threads(0).unwrap();
+        assert!(one == two, "results differ between 1 and 2 threads");
+        assert_eq!(one.4, [4, 2, 2, 4]);
     }
 
     #[test]

@@ -8,8 +8,12 @@ pub mod ema;
 pub mod error;
 pub mod grads;
 pub mod optim;
+pub mod probe;
 pub mod scaler;
 mod simd;
+pub mod staging;
+pub mod threads;
 
 pub use driver::{step, Bucket, ElementKernel, Sums};
 pub use error::KernelError;
+pub use threads::{num_threads, set_num_threads};

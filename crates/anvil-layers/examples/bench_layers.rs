@@ -3,7 +3,9 @@
 
 use std::time::Instant;
 
+use anvil_layers::batchnorm::{self, BatchNormDims};
 use anvil_layers::conv::{self, Conv2dDims};
+use anvil_layers::pool::{self, Pool2dDims};
 
 fn time(name: &str, flops: f64, mut f: impl FnMut()) {
     f();
@@ -18,6 +20,19 @@ fn time(name: &str, flops: f64, mut f: impl FnMut()) {
 
 fn main() {
     let batch = 128;
+    // The element-wise layers after the first conv: [128, 32, 28, 28].
+    let n = batch * 32 * 28 * 28;
+    let x: Vec<f32> = (0..n).map(|i| ((i * 31) % 97) as f32 * 0.01).collect();
+    let mut y = vec![0.0f32; n];
+    let bn = BatchNormDims { batch, channels: 32, spatial: 784, eps: 1e-5 };
+    let (mut m, mut s) = (vec![0.0; 32], vec![0.0; 32]);
+    time("batchnorm train fwd 128x32x28x28", 0.0, || batchnorm::forward_train(bn, &x, None, None, None, &mut y, &mut m, &mut s).unwrap());
+    let mut dx = vec![0.0f32; n];
+    time("batchnorm train bwd", 0.0, || batchnorm::backward(bn, true, &x, &y, None, &m, &s, None, None, Some(&mut dx)).unwrap());
+    let pd = Pool2dDims { planes: batch * 32, height: 28, width: 28, kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1], ceil_mode: false };
+    let (mut py, mut pa) = (vec![0.0f32; n / 4], vec![0u32; n / 4]);
+    time("maxpool 2x2 fwd 128x32x28x28", 0.0, || pool::max_pool_forward(pd, &x, &mut py, &mut pa).unwrap());
+    time("maxpool 2x2 bwd", 0.0, || pool::max_pool_backward(pd, &py, &pa, &mut dx).unwrap());
     for (c, o, hw) in [(1usize, 32usize, 28usize), (32, 64, 14)] {
         let d = Conv2dDims { batch, in_channels: c, out_channels: o, height: hw, width: hw, kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
         let x: Vec<f32> = (0..batch * c * hw * hw).map(|i| (i % 7) as f32 * 0.1).collect();

@@ -1,6 +1,5 @@
-//! CrossEntropyLoss (torch.nn.CrossEntropyLoss) over class logits [batch, classes, spatial] with
-//! class-index targets: ignore_index, class weights and label smoothing by torch's formulas
-//! (a weighted mean divides by the summed weights of the counted targets), fused with its gradient.
+//! CrossEntropyLoss (torch.nn.CrossEntropyLoss) on logits [batch, classes, spatial] with class-index
+//! targets: ignore_index, class weights, label smoothing by torch's formulas, fused with the gradient.
 
 use crate::{expect_len, invalid, ShapeError};
 

@@ -61,6 +61,21 @@ mod tests {
     }
 
     #[test]
+    fn backward_matches_finite_differences_for_a_fixed_seed() {
+        use crate::gradcheck::{check, data, dot};
+        let (x, r) = (data(50, 1), data(50, 2));
+        let (mut m, mut y) = (vec![0.0; 50], vec![0.0; 50]);
+        forward(&x, 0.4, 9, &mut m, &mut y).unwrap();
+        let mut g = r.clone();
+        backward(&m, &mut g).unwrap();
+        check("dx", &x, &g, 1e-2, 1e-3, |v| {
+            let (mut m, mut y) = (vec![0.0; 50], vec![0.0; 50]);
+            forward(v, 0.4, 9, &mut m, &mut y).unwrap();
+            dot(&y, &r)
+        });
+    }
+
+    #[test]
     fn extremes_and_bad_probabilities() {
         let (mut m, mut y) = ([0.0; 3], [0.0; 3]);
         forward(&[1.0, 2.0, 3.0], 0.0, 1, &mut m, &mut y).unwrap();

@@ -14,7 +14,9 @@ pub mod pool;
 pub mod upsample;
 
 mod im2col;
-mod parallel;
+pub mod parallel;
+
+pub use parallel::{set_threads, threads};
 
 #[cfg(test)]
 mod gradcheck;
@@ -68,7 +70,19 @@ pub(crate) fn lane_sum2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f6
 /// `sum(f(a_i))`, as `lane_sum2`.
 #[inline]
 pub(crate) fn lane_sum(a: &[f32], f: impl Fn(f32) -> f32) -> f64 {
-    lane_sum2(a, a, |x, _| f(x))
+    let mut total = 0.0f64;
+    for block in a.chunks(512) {
+        let mut acc = [0.0f32; 8];
+        let chunks = block.chunks_exact(8);
+        let rest: f32 = chunks.remainder().iter().map(|&x| f(x)).sum();
+        for c in chunks {
+            for (s, &x) in acc.iter_mut().zip(c) {
+                *s += f(x);
+            }
+        }
+        total += acc.iter().map(|&s| f64::from(s)).sum::<f64>() + f64::from(rest);
+    }
+    total
 }
 
 pub(crate) fn invalid(msg: impl Into<String>) -> ShapeError {

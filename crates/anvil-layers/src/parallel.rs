@@ -1,18 +1,31 @@
 //! Batch-level parallelism and scratch memory: a batch is split into contiguous sample ranges run
 //! on scoped threads, and im2col buffers come from a pool so hot paths do not allocate per call.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-/// Worker count: `ANVIL_NUM_THREADS` if set, else the machine's available parallelism.
+/// Set at run time by `set_threads`; 0 = not set.
+static OVERRIDE: AtomicUsize = AtomicUsize::new(0);
+
+/// Worker count: `set_threads`, else `ANVIL_NUM_THREADS` (as the optimizer kernels read it), else
+/// the machine's available parallelism.
 pub fn threads() -> usize {
     static N: OnceLock<usize> = OnceLock::new();
-    *N.get_or_init(|| {
-        std::env::var("ANVIL_NUM_THREADS")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-    })
+    match OVERRIDE.load(Ordering::Relaxed) {
+        0 => *N.get_or_init(|| {
+            std::env::var("ANVIL_NUM_THREADS")
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        }),
+        n => n,
+    }
+}
+
+/// Sets the worker count for later calls (0 restores the default).
+pub fn set_threads(n: usize) {
+    OVERRIDE.store(n, Ordering::Relaxed);
 }
 
 /// Below this many multiply-adds a call stays on the calling thread (spawning costs ~20 us).

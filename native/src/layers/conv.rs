@@ -1,4 +1,5 @@
-//! Conv2d bindings: NCHW typed arrays and a shape object in, outputs and gradients written in place.
+//! Conv2d bindings: NCHW typed arrays and a shape object in, outputs and gradients written in
+//! place (the math is anvil_layers::conv).
 
 use anvil_layers::conv::{self, Conv2dDims};
 use napi::bindgen_prelude::*;

@@ -1,4 +1,5 @@
-//! Loss and Embedding bindings: losses return their value and write `scale * dloss/dinput`.
+//! Loss and Embedding bindings: losses return their value and write `scale * dloss/dinput`;
+//! Embedding gathers rows forward and scatter-adds backward.
 
 use anvil_layers::cross_entropy::{self, CrossEntropyDims, CrossEntropyOptions, Reduction};
 use anvil_layers::{embedding, loss};

@@ -120,3 +120,26 @@ pub fn lamb_grad_square_sum(mut bucket: BucketArrays) -> Result<f64> {
     })?
     .map_err(invalid)
 }
+
+/// The benchmarks' bandwidth probe: the streaming pattern of an optimizer with `states` state
+/// buffers (the bucket's), trivial math, through the same driver and threads.
+#[napi(catch_unwind)]
+pub fn probe_step(bucket: BucketArrays) -> Result<()> {
+    let kernel = anvil_kernels::probe::StreamProbe { states: bucket.states.len(), c: 0.0 };
+    run(&kernel, bucket)
+}
+
+/// Threads the kernels split large buckets (and the layers batches) across.
+#[napi(catch_unwind)]
+pub fn num_threads() -> u32 {
+    anvil_kernels::num_threads() as u32
+}
+
+/// Sets the kernels' thread count (0 = one per core; `ANVIL_NUM_THREADS` sets the start value).
+#[napi(catch_unwind)]
+pub fn set_num_threads(threads: u32) -> Result<()> {
+    anvil_kernels::set_num_threads(threads as usize).map_err(invalid)?;
+    // The layers split batches over the same count (0 there also means one per core).
+    anvil_layers::parallel::set_threads(anvil_kernels::num_threads());
+    Ok(())
+}

@@ -25,6 +25,7 @@ impl ElementKernel for Adagrad {
         (-self.lr / (1.0 + (f64::from(step) - 1.0) * self.lr_decay)) as f32
     }
 
+    #[inline(always)]
     fn update(&self, &neg_clr: &f32, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
         let [sum] = states else { unreachable!("the driver passes state_count() buffers") };
         let sign = if self.maximize { -1.0f32 } else { 1.0 };

@@ -41,6 +41,7 @@ impl ElementKernel for Adam {
         }
     }
 
+    #[inline(always)]
     fn update(&self, s: &AdamScalars, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
         let sign = if self.maximize { -1.0f32 } else { 1.0 };
         let (decay, coupled_wd) = if self.decoupled {

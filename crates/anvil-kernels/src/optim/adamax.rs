@@ -27,6 +27,7 @@ impl ElementKernel for Adamax {
         (-self.lr / (1.0 - self.beta1.powf(f64::from(step)))) as f32
     }
 
+    #[inline(always)]
     fn update(&self, &neg_clr: &f32, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
         let [m, u] = states else { unreachable!("the driver passes state_count() buffers") };
         let sign = if self.maximize { -1.0f32 } else { 1.0 };

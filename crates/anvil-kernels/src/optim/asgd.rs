@@ -49,6 +49,7 @@ impl ElementKernel for Asgd {
         s
     }
 
+    #[inline(always)]
     fn update(&self, s: &AsgdScalars, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
         let [ax] = states else { unreachable!("the driver passes state_count() buffers") };
         let sign = if self.maximize { -1.0f32 } else { 1.0 };

@@ -55,6 +55,7 @@ impl ElementKernel for Lamb {
         LambScalars { bias_correction1: bc1 as f32, bias_correction2_sqrt: bc2.sqrt() as f32 }
     }
 
+    #[inline(always)]
     fn update(&self, s: &LambScalars, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) -> [f64; 2] {
         let [m, v] = states else { unreachable!("the driver passes state_count() buffers") };
         let beta1 = self.beta1 as f32;
@@ -103,6 +104,7 @@ impl ElementKernel for Lamb {
         self.adapts()
     }
 
+    #[inline(always)]
     fn finish(&self, s: &LambScalars, sums: [f64; 2], params: &mut [f32], states: &mut [&mut [f32]]) {
         let [m, v] = states else { unreachable!("the driver passes state_count() buffers") };
         let (w_norm, u_norm) = (sums[0].sqrt(), sums[1].sqrt());

@@ -23,6 +23,7 @@ impl ElementKernel for Lion {
 
     fn scalars(&self, _: u32, _: &mut [f64]) {}
 
+    #[inline(always)]
     fn update(&self, _: &(), params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
         let [m] = states else { unreachable!("the driver passes state_count() buffers") };
         let flip = if self.maximize { -1.0f32 } else { 1.0 };

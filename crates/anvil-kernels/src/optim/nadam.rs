@@ -55,6 +55,7 @@ impl ElementKernel for NAdam {
         }
     }
 
+    #[inline(always)]
     fn update(&self, s: &NAdamScalars, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
         let [m, v] = states else { unreachable!("the driver passes state_count() buffers") };
         let sign = if self.maximize { -1.0f32 } else { 1.0 };

@@ -46,6 +46,7 @@ impl ElementKernel for RAdam {
         }
     }
 
+    #[inline(always)]
     fn update(&self, s: &RAdamScalars, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
         let [m, v] = states else { unreachable!("the driver passes state_count() buffers") };
         let sign = if self.maximize { -1.0f32 } else { 1.0 };

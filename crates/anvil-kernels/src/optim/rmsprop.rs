@@ -26,6 +26,7 @@ impl ElementKernel for RmsProp {
 
     fn scalars(&self, _: u32, _: &mut [f64]) {}
 
+    #[inline(always)]
     fn update(&self, _: &(), params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
         let sign = if self.maximize { -1.0f32 } else { 1.0 };
         let (wd, eps, neg_lr, momentum) = (self.weight_decay as f32, self.eps as f32, -self.lr as f32, self.momentum as f32);

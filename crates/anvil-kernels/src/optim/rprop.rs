@@ -28,6 +28,7 @@ impl ElementKernel for Rprop {
         step == 1
     }
 
+    #[inline(always)]
     fn update(&self, &first: &bool, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
         let [prev, step_size] = states else { unreachable!("the driver passes state_count() buffers") };
         if first {

@@ -26,6 +26,7 @@ impl ElementKernel for Sgd {
         step == 1
     }
 
+    #[inline(always)]
     fn update(&self, &first: &bool, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
         let Sgd { lr, momentum, dampening, weight_decay: wd, nesterov, maximize } = *self;
         let sign = if maximize { -1.0 } else { 1.0 };
