@@ -11,7 +11,8 @@ import { Config } from '../ts/config';
 import { AnvilError } from '../ts/errors';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'config');
-const DATA_ROOT = path.resolve(__dirname, '../../shared/mmengine-config-data');
+// Physical path: the test chdirs there, and process.cwd() reports a path through no symlink.
+const DATA_ROOT = fs.realpathSync(path.resolve(__dirname, '../../shared/mmengine-config-data'));
 
 type Expected = Record<string, { cfg?: Record<string, unknown>; error?: string; unjsonable?: string }>;
 
