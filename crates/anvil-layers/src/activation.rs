@@ -5,8 +5,9 @@ use crate::{expect_len, ShapeError};
 
 /// `x = max(x, 0)` in place: the output is all that backward needs.
 pub fn relu_in_place(x: &mut [f32]) {
+    // A select, not `f32::max`: NaN stays NaN, as in torch, so a diverged model is noticed.
     for v in x.iter_mut() {
-        *v = v.max(0.0);
+        *v = if *v < 0.0 { 0.0 } else { *v };
     }
 }
 
@@ -117,6 +118,9 @@ mod tests {
         let mut dy = [1.0f32, 1.0, 3.0];
         relu_backward(&y, &mut dy).unwrap();
         assert_eq!(dy, [0.0, 0.0, 3.0]);
+        let mut nan = [f32::NAN, -f32::INFINITY];
+        relu_in_place(&mut nan);
+        assert!(nan[0].is_nan() && nan[1] == 0.0, "{nan:?}");
     }
 
     #[test]
