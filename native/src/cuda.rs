@@ -1,7 +1,8 @@
 //! CUDA bindings: whether a GPU is usable, and a bucket living in GPU memory that optimizer
 //! steps update in place (host copies only on demand). Errors, never aborts, without a GPU.
 
-use anvil_cuda::{adam_step, device_count, sgd_step, AdamHyper, Device, DeviceBucket, SgdHyper};
+use anvil_cuda::{adam_step, device_count, sgd_step, Device, DeviceBucket};
+use anvil_kernels::optim;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -49,31 +50,13 @@ impl CudaBucket {
 
     #[napi(catch_unwind)]
     pub fn sgd_step(&mut self, options: SgdOptions, mut steps: Uint32Array, has_grad: Uint8Array) -> Result<()> {
-        let hp = SgdHyper {
-            lr: options.lr as f32,
-            momentum: options.momentum as f32,
-            dampening: options.dampening as f32,
-            weight_decay: options.weight_decay as f32,
-            nesterov: options.nesterov,
-            maximize: options.maximize,
-        };
         // SAFETY: `steps` is the only view this call writes.
-        sgd_step(&mut self.inner, &hp, unsafe { steps.as_mut() }, &has_grad).map_err(invalid)
+        sgd_step(&mut self.inner, &optim::Sgd::from(options), unsafe { steps.as_mut() }, &has_grad).map_err(invalid)
     }
 
     #[napi(catch_unwind)]
     pub fn adam_step(&mut self, options: AdamOptions, mut steps: Uint32Array, has_grad: Uint8Array) -> Result<()> {
-        let hp = AdamHyper {
-            lr: options.lr,
-            beta1: options.beta1,
-            beta2: options.beta2,
-            eps: options.eps,
-            weight_decay: options.weight_decay,
-            amsgrad: options.amsgrad,
-            maximize: options.maximize,
-            decoupled: options.decoupled,
-        };
         // SAFETY: `steps` is the only view this call writes.
-        adam_step(&mut self.inner, &hp, unsafe { steps.as_mut() }, &has_grad).map_err(invalid)
+        adam_step(&mut self.inner, &optim::Adam::from(options), unsafe { steps.as_mut() }, &has_grad).map_err(invalid)
     }
 }

@@ -3,13 +3,14 @@
 
 use std::time::Instant;
 
-use anvil_cuda::{adam_step, AdamHyper, Device, DeviceBucket};
+use anvil_cuda::{adam_step, Device, DeviceBucket};
+use anvil_kernels::optim::Adam;
 
 fn main() {
     let n: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(50_000_000);
     let device = Device::open(0).expect("a GPU");
     println!("device: {}", device.name().unwrap());
-    let hp = AdamHyper { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01, amsgrad: false, maximize: false, decoupled: true };
+    let hp = Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01, amsgrad: false, maximize: false, decoupled: true };
     println!("| layout | elements | ms/step | GB/s (28 B/elem) | copy GB/s (probe) | % of copy |");
     println!("|---|---|---|---|---|---|");
     for tensors in [1usize, 100] {

@@ -13,4 +13,4 @@ pub use bucket::DeviceBucket;
 pub use device::{device_count, driver_present, nvrtc_present, Device};
 pub use error::CudaError;
 pub use kernels::{compile_kernels, KERNEL_SOURCE};
-pub use optim::{adam_step, sgd_step, AdamHyper, SgdHyper};
+pub use optim::{adam_step, sgd_step};

@@ -1,36 +1,15 @@
 //! Optimizer steps on a device bucket: the host computes per-tensor scalars from each tensor's
-//! own step (as the CPU driver does) and a chunk table; one kernel launch updates the bucket.
+//! own step with the CPU kernels' own `scalars` and a chunk table; one kernel launch updates the
+//! bucket. Hyper-parameters are the CPU kernels' structs (`anvil_kernels::optim`).
 
+use anvil_kernels::optim::{Adam, Sgd};
+use anvil_kernels::ElementKernel;
 use cudarc::driver::{LaunchConfig, PushKernelArg};
 
 use crate::bucket::DeviceBucket;
 use crate::error::{guarded, CudaError};
 
 const THREADS: u32 = 256;
-
-/// torch.optim.SGD hyper-parameters (same meaning as `anvil_kernels::optim::Sgd`).
-#[derive(Debug, Clone, Copy)]
-pub struct SgdHyper {
-    pub lr: f32,
-    pub momentum: f32,
-    pub dampening: f32,
-    pub weight_decay: f32,
-    pub nesterov: bool,
-    pub maximize: bool,
-}
-
-/// torch.optim.Adam / AdamW hyper-parameters (same meaning as `anvil_kernels::optim::Adam`).
-#[derive(Debug, Clone, Copy)]
-pub struct AdamHyper {
-    pub lr: f64,
-    pub beta1: f64,
-    pub beta2: f64,
-    pub eps: f64,
-    pub weight_decay: f64,
-    pub amsgrad: bool,
-    pub maximize: bool,
-    pub decoupled: bool,
-}
 
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
@@ -46,14 +25,14 @@ fn launch_config(chunks: usize) -> LaunchConfig {
     LaunchConfig { grid_dim: (chunks as u32, 1, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 }
 }
 
-pub fn sgd_step(bucket: &mut DeviceBucket, hp: &SgdHyper, steps: &mut [u32], has_grad: &[u8]) -> Result<(), CudaError> {
+pub fn sgd_step(bucket: &mut DeviceBucket, hp: &Sgd, steps: &mut [u32], has_grad: &[u8]) -> Result<(), CudaError> {
     let (chunks, stepped) = bucket.plan(steps, has_grad)?;
     if chunks.is_empty() {
         return Ok(());
     }
     let mut first = vec![0u8; bucket.tensors()];
     for &t in &stepped {
-        first[t as usize] = u8::from(steps[t as usize] == 1);
+        first[t as usize] = u8::from(hp.scalars(steps[t as usize], &mut []));
     }
     let names: &[&str] = if hp.momentum != 0.0 { &["momentum_buffer"] } else { &[] };
     bucket.ensure_states(names)?;
@@ -78,18 +57,15 @@ pub fn sgd_step(bucket: &mut DeviceBucket, hp: &SgdHyper, steps: &mut [u32], has
     })
 }
 
-pub fn adam_step(bucket: &mut DeviceBucket, hp: &AdamHyper, steps: &mut [u32], has_grad: &[u8]) -> Result<(), CudaError> {
+pub fn adam_step(bucket: &mut DeviceBucket, hp: &Adam, steps: &mut [u32], has_grad: &[u8]) -> Result<(), CudaError> {
     let (chunks, stepped) = bucket.plan(steps, has_grad)?;
     if chunks.is_empty() {
         return Ok(());
     }
-    // Host math in f64 as torch does it in Python floats (see anvil_kernels::optim::Adam::scalars).
     let mut scalars = vec![Float2::default(); bucket.tensors()];
     for &t in &stepped {
-        let step = f64::from(steps[t as usize]);
-        let bc1 = 1.0 - hp.beta1.powf(step);
-        let bc2 = 1.0 - hp.beta2.powf(step);
-        scalars[t as usize] = Float2 { x: (hp.lr / bc1) as f32, y: bc2.sqrt() as f32 };
+        let s = hp.scalars(steps[t as usize], &mut []);
+        scalars[t as usize] = Float2 { x: s.step_size, y: s.bias_correction2_sqrt };
     }
     let names: &[&str] = if hp.amsgrad { &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] } else { &["exp_avg", "exp_avg_sq"] };
     bucket.ensure_states(names)?;

@@ -1,7 +1,7 @@
 //! The CUDA backend against the CPU kernels. Without a GPU only the no-GPU behaviour (and, where
 //! libnvrtc is present, the kernel compilation) is checked; `--include-ignored` runs the GPU tests.
 
-use anvil_cuda::{adam_step, compile_kernels, device_count, nvrtc_present, sgd_step, AdamHyper, Device, DeviceBucket, SgdHyper};
+use anvil_cuda::{adam_step, compile_kernels, device_count, nvrtc_present, sgd_step, Device, DeviceBucket};
 use anvil_kernels::{optim, step, Bucket};
 
 #[test]
@@ -49,8 +49,7 @@ fn assert_close(gpu: &[f32], cpu: &[f32], what: &str) {
 fn adam_on_gpu_matches_the_cpu_kernel() {
     let device = Device::open(0).unwrap();
     for (amsgrad, decoupled, maximize) in [(false, true, false), (true, false, true)] {
-        let hp = AdamHyper { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.05, amsgrad, maximize, decoupled };
-        let cpu_k = optim::Adam { lr: hp.lr, beta1: hp.beta1, beta2: hp.beta2, eps: hp.eps, weight_decay: hp.weight_decay, amsgrad, maximize, decoupled };
+        let hp = optim::Adam { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.05, amsgrad, maximize, decoupled };
         let n = OFFSETS[3] as usize;
         let mut cpu_p = values(n, 1);
         let mut gpu = DeviceBucket::upload(&device, &cpu_p, &vec![0.0; n], &OFFSETS).unwrap();
@@ -61,7 +60,7 @@ fn adam_on_gpu_matches_the_cpu_kernel() {
             gpu.set_grads(&g).unwrap();
             adam_step(&mut gpu, &hp, &mut gpu_steps, has_grad).unwrap();
             let views = states.iter_mut().map(|s| &mut s[..]).collect();
-            step(&cpu_k, Bucket { states: views, ..Bucket::new(&mut cpu_p, &g, &OFFSETS, &mut cpu_steps, has_grad) }).unwrap();
+            step(&hp, Bucket { states: views, ..Bucket::new(&mut cpu_p, &g, &OFFSETS, &mut cpu_steps, has_grad) }).unwrap();
         }
         assert_eq!(gpu_steps, cpu_steps);
         assert_close(&gpu.download_params().unwrap(), &cpu_p, "params");
@@ -73,8 +72,7 @@ fn adam_on_gpu_matches_the_cpu_kernel() {
 #[ignore = "needs a GPU"]
 fn sgd_on_gpu_matches_the_cpu_kernel() {
     let device = Device::open(0).unwrap();
-    let hp = SgdHyper { lr: 0.05, momentum: 0.9, dampening: 0.1, weight_decay: 0.01, nesterov: false, maximize: true };
-    let cpu_k = optim::Sgd { lr: hp.lr, momentum: hp.momentum, dampening: hp.dampening, weight_decay: hp.weight_decay, nesterov: false, maximize: true };
+    let hp = optim::Sgd { lr: 0.05, momentum: 0.9, dampening: 0.1, weight_decay: 0.01, nesterov: false, maximize: true };
     let n = OFFSETS[3] as usize;
     let mut cpu_p = values(n, 2);
     let mut gpu = DeviceBucket::upload(&device, &cpu_p, &vec![0.0; n], &OFFSETS).unwrap();
@@ -84,7 +82,7 @@ fn sgd_on_gpu_matches_the_cpu_kernel() {
         let g = values(n, 20 + k as u64);
         gpu.set_grads(&g).unwrap();
         sgd_step(&mut gpu, &hp, &mut gpu_steps, has_grad).unwrap();
-        step(&cpu_k, Bucket { states: vec![&mut buf], ..Bucket::new(&mut cpu_p, &g, &OFFSETS, &mut cpu_steps, has_grad) }).unwrap();
+        step(&hp, Bucket { states: vec![&mut buf], ..Bucket::new(&mut cpu_p, &g, &OFFSETS, &mut cpu_steps, has_grad) }).unwrap();
     }
     assert_close(&gpu.download_params().unwrap(), &cpu_p, "params");
     assert_close(&gpu.download_state("momentum_buffer").unwrap().unwrap(), &buf, "momentum_buffer");

@@ -19,10 +19,16 @@ pub struct AdamOptions {
     pub decoupled: bool,
 }
 
+impl From<AdamOptions> for optim::Adam {
+    fn from(o: AdamOptions) -> Self {
+        let AdamOptions { lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled } = o;
+        optim::Adam { lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled }
+    }
+}
+
 #[napi(catch_unwind)]
 pub fn adam_step(bucket: BucketArrays, options: AdamOptions) -> Result<()> {
-    let AdamOptions { lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled } = options;
-    run(&optim::Adam { lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled }, bucket)
+    run(&optim::Adam::from(options), bucket)
 }
 
 #[napi(object)]

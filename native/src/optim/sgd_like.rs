@@ -16,17 +16,22 @@ pub struct SgdOptions {
     pub maximize: bool,
 }
 
+impl From<SgdOptions> for optim::Sgd {
+    fn from(o: SgdOptions) -> Self {
+        optim::Sgd {
+            lr: o.lr as f32,
+            momentum: o.momentum as f32,
+            dampening: o.dampening as f32,
+            weight_decay: o.weight_decay as f32,
+            nesterov: o.nesterov,
+            maximize: o.maximize,
+        }
+    }
+}
+
 #[napi(catch_unwind)]
 pub fn sgd_step(bucket: BucketArrays, options: SgdOptions) -> Result<()> {
-    let k = optim::Sgd {
-        lr: options.lr as f32,
-        momentum: options.momentum as f32,
-        dampening: options.dampening as f32,
-        weight_decay: options.weight_decay as f32,
-        nesterov: options.nesterov,
-        maximize: options.maximize,
-    };
-    run(&k, bucket)
+    run(&optim::Sgd::from(options), bucket)
 }
 
 #[napi(object)]

@@ -18,8 +18,8 @@ pub struct Adam {
 
 #[derive(Debug, Clone, Copy)]
 pub struct AdamScalars {
-    step_size: f32,
-    bias_correction2_sqrt: f32,
+    pub step_size: f32,
+    pub bias_correction2_sqrt: f32,
 }
 
 impl ElementKernel for Adam {
