@@ -30,18 +30,8 @@ function mixedOffsets(n, tensors) {
 }
 const equalOffsets = (tensors, each) => Uint32Array.from({ length: tensors + 1 }, (_, i) => i * each);
 const rand = (n, scale) => { const a = new Float32Array(n); for (let i = 0; i < n; i++) a[i] = (Math.random() - 0.5) * scale; return a; };
-function toHalfBits(f) { // float16 bits, round to nearest even (values here are small normals)
-  const out = new Uint16Array(f.length); const buf = new DataView(new ArrayBuffer(4));
-  for (let i = 0; i < f.length; i++) {
-    buf.setFloat32(0, f[i]); const x = buf.getUint32(0);
-    const sign = (x >>> 16) & 0x8000; let exp = ((x >>> 23) & 0xff) - 127 + 15; let mant = x & 0x7fffff;
-    if (exp <= 0) { out[i] = sign; continue; }
-    let h = sign | (exp << 10) | (mant >>> 13); const rest = mant & 0x1fff;
-    if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h++;
-    out[i] = h;
-  }
-  return out;
-}
+const { f32ToF16Bits } = require(path.join(root, 'dist', 'store', 'half.js'));
+const toHalfBits = (f) => Uint16Array.from(f, f32ToF16Bits);
 function bucket(offsets, states, gradBits = false) {
   const n = offsets[offsets.length - 1]; const t = offsets.length - 1;
   const g = rand(n, 2e-3);
