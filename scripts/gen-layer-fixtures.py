@@ -137,6 +137,45 @@ def cross_entropy(gen):
         loss.backward()
         cases.append({'name': name, 'type': 'CrossEntropyLoss', 'args': args, 'x': t(logits), 'target': {'shape': list(target.shape), 'data': target.flatten().tolist()},
                       'expected': {'loss': float(f'{loss.item():.12g}'), 'dx': t(logits.grad)}})
+    cases += cross_entropy_none_and_soft(gen)
+    return cases
+
+
+def cross_entropy_none_and_soft(gen):
+    """reduction='none' (losses y and, for an upstream gradient dy, dx) and probability targets
+    (a target shaped as the logits: torch's soft-label path, which refuses ignore_index >= 0 and
+    has no index to ignore for a negative one)."""
+    cases = []
+    w4 = [1.0, 0.5, 2.0, 1.5]
+    variants = [
+        ('none-ignore', {'reduction': 'none', 'ignore_index': 1}, (6, 4), 'classes'),
+        ('none-weights-smoothing-spatial', {'reduction': 'none', 'weight': w4, 'label_smoothing': 0.1, 'ignore_index': 255}, (2, 4, 3, 2), 'classes'),
+        ('probs', {}, (5, 4), 'probs'),
+        ('probs-weights-smoothing', {'weight': w4, 'label_smoothing': 0.2, 'ignore_index': -1}, (5, 4), 'probs'),
+        ('probs-sum-spatial', {'reduction': 'sum', 'weight': w4, 'label_smoothing': 0.05}, (2, 4, 2, 3), 'probs'),
+        ('probs-none-spatial', {'reduction': 'none', 'weight': w4, 'label_smoothing': 0.1}, (2, 4, 3, 2), 'probs'),
+    ]
+    for name, args, shape, kind in variants:
+        logits = rand(gen, *shape, scale=2.0).requires_grad_(True)
+        if kind == 'classes':
+            target = torch.randint(0, shape[1], (shape[0], *shape[2:]), generator=gen)
+            if len(shape) > 2:
+                target[1, 0, :] = 255
+            target_json = {'shape': list(target.shape), 'data': target.flatten().tolist()}
+        else:
+            target = torch.softmax(rand(gen, *shape, scale=1.5).float(), dim=1).double()
+            target_json = t(target)
+        kw = {k: torch.tensor(v, dtype=torch.float64) if k == 'weight' else v for k, v in args.items()}
+        loss = nn.CrossEntropyLoss(**kw)(logits, target)
+        case = {'name': name, 'type': 'CrossEntropyLoss', 'args': args, 'x': t(logits), 'target': target_json}
+        if args.get('reduction') == 'none':
+            dy = rand(gen, *loss.shape)
+            (loss * dy).sum().backward()
+            case.update(dy=t(dy), expected={'y': t(loss), 'dx': t(logits.grad)})
+        else:
+            loss.backward()
+            case['expected'] = {'loss': float(f'{loss.item():.12g}'), 'dx': t(logits.grad)}
+        cases.append(case)
     return cases
 
 
@@ -175,6 +214,15 @@ def extras(gen):
         loss.backward()
         cases.append({'name': name, 'type': type_, 'args': args, 'x': t(x), 'target': t(target),
                       'expected': {'loss': float(f'{loss.item():.12g}'), 'dx': t(x.grad)}})
+    # Nearest upsampling (torch's default mode): floor(dst * in/out), or dst / scale_factor.
+    for name, args, shape in [
+        ('upsample-nearest-x2', {'scale_factor': 2}, (1, 2, 3, 4)),
+        ('upsample-nearest-size', {'size': [7, 5], 'mode': 'nearest'}, (2, 1, 3, 4)),
+        ('upsample-nearest-scale-1.5x1.3', {'scale_factor': [1.5, 1.3], 'mode': 'nearest'}, (1, 2, 4, 5)),
+        ('upsample-nearest-down', {'size': [2, 3], 'mode': 'nearest'}, (1, 2, 5, 7)),
+    ]:
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in args.items()}
+        cases.append(module_case(name, 'Upsample', args, nn.Upsample(**kw), rand(gen, *shape), gen))
     return cases
 
 

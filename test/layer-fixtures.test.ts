@@ -1,12 +1,13 @@
 // Anvil's layers against PyTorch: forward values, input and parameter gradients and BatchNorm's
 // running statistics on the fixed inputs of test/fixtures/layers/*.json, which
-// scripts/gen-layer-fixtures.py generates with torch (float64 reference from float32 inputs).
+// scripts/gen-layer-fixtures.py generates with torch (float64 reference from float32 inputs),
+// CrossEntropyLoss also with reduction 'none' and with class-probability targets.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
-import { LAYERS, type Module, type Tensor, type TensorLayer } from '../ts';
+import { type CrossEntropyLoss, LAYERS, type Module, type Tensor, type TensorLayer } from '../ts';
 
 interface Arr {
   shape: number[];
@@ -74,9 +75,20 @@ function runModuleCase(c: Case): void {
 }
 
 function runLossCase(c: Case): void {
-  const loss = build(c) as Module & { forwardBackward(x: Tensor, t: ArrayLike<number>, scale?: number): { loss: number; grad: Tensor } };
   const x: Tensor = { data: Float32Array.from(c.x.data), shape: c.x.shape };
-  const target = c.type === 'CrossEntropyLoss' ? Int32Array.from(c.target!.data) : Float32Array.from(c.target!.data);
+  // As torch decides: a cross-entropy target shaped as the logits holds class probabilities.
+  const probs = c.type !== 'CrossEntropyLoss' || c.target!.shape.join() === c.x.shape.join();
+  const target = probs ? Float32Array.from(c.target!.data) : Int32Array.from(c.target!.data);
+  if (c.args.reduction === 'none') {
+    const ce = build(c) as CrossEntropyLoss;
+    const y = ce.forward(x, target);
+    expect(y.shape, 'losses shape').toEqual(c.expected.y!.shape);
+    close('losses', y.data, c.expected.y!, 1e-6, 1e-5);
+    const dx = ce.backward({ data: Float32Array.from(c.dy!.data), shape: c.dy!.shape });
+    close('dx', dx.data, c.expected.dx!, 1e-6, 1e-4);
+    return;
+  }
+  const loss = build(c) as Module & { forwardBackward(x: Tensor, t: ArrayLike<number>, scale?: number): { loss: number; grad: Tensor } };
   const out = loss.forwardBackward(x, target, 1);
   expect(Math.abs(out.loss - c.expected.loss!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(c.expected.loss!)));
   close('dx', out.grad.data, c.expected.dx!, 1e-6, 1e-4);
@@ -84,6 +96,13 @@ function runLossCase(c: Case): void {
   const scaled = loss.forwardBackward(x, target, 0.5);
   expect(scaled.loss).toBeCloseTo(out.loss, 6);
   close('scaled dx', scaled.grad.data, c.expected.dx!.data.map((v) => v * 0.5), 1e-6, 1e-4);
+  if (c.type !== 'CrossEntropyLoss') return;
+  // forward/backward give the same: the loss as a [] tensor, dlogits for an upstream gradient.
+  const ce = loss as unknown as CrossEntropyLoss;
+  const y = ce.forward(x, target);
+  expect(y.shape).toEqual([]);
+  expect(y.data[0]).toBeCloseTo(out.loss, 6);
+  close('backward dx', ce.backward({ data: Float32Array.of(2), shape: [] }).data, c.expected.dx!.data.map((v) => v * 2), 1e-6, 1e-4);
 }
 
 const LOSSES = new Set(['CrossEntropyLoss', 'MSELoss', 'BCEWithLogitsLoss']);

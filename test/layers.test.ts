@@ -4,8 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import {
-  AdamW, AnvilError, BatchNorm1d, buildOptimWrapper, BatchNorm2d, Conv2d, ConvModule, Dropout, Embedding, EncoderDecoder, ImageClassifier, LAYERS,
-  LinearClsHead, MaxPool2d, MNIST, MODELS, OptimWrapper, ReLU, Rng, Sequential, SequentialModel, setRandomSeed, Flatten, FCNHead,
+  AdamW, AnvilError, BatchNorm1d, buildOptimWrapper, BatchNorm2d, Conv2d, ConvModule, CrossEntropyLoss, Dropout, Embedding, EncoderDecoder, ImageClassifier, LAYERS,
+  LinearClsHead, MaxPool2d, MNIST, MODELS, OptimWrapper, ReLU, Rng, Sequential, SequentialModel, setRandomSeed, Flatten, FCNHead, Upsample,
   type ImageBatch, type SegmentationBatch, type Tensor,
 } from '../ts';
 
@@ -121,7 +121,9 @@ describe('layers and models from config', () => {
     expect(() => LAYERS.build({ type: 'Conv2d', in_channels: 3, out_channels: 4, kernel_size: 3, kernal: 1 })).toThrow(/unexpected argument 'kernal'/);
     expect(() => LAYERS.build({ type: 'Conv2d', in_channels: 3, out_channels: 4, kernel_size: 3, groups: 2 })).toThrow(/divisible by groups/);
     expect(() => MODELS.build({ type: 'ReLU' }, 'model')).toThrow(/not registered in MODELS/);
-    expect(() => LAYERS.build({ type: 'Upsample', scale_factor: 2 })).toThrow(/mode 'nearest' is not supported/);
+    expect(() => LAYERS.build({ type: 'Upsample', scale_factor: 2, mode: 'bicubic' })).toThrow(/mode 'bicubic' is not supported \(expected 'nearest' or 'bilinear'\)/);
+    expect(() => LAYERS.build({ type: 'Upsample', scale_factor: 2, align_corners: false })).toThrow(/align_corners can only be set with mode 'bilinear'/);
+    expect(() => LAYERS.build({ type: 'Sequential', layers: [{ type: 'CrossEntropyLoss' }] })).toThrow(/layers\[0\]: CrossEntropyLoss is not a layer .*loss key/);
   });
 
   it("model=dict(type='Sequential', layers=[...]) describes itself as torch.nn.Sequential", () => {
@@ -252,6 +254,66 @@ describe('layers and models from config', () => {
     expect(() => conv.forward(t(new Array(8).fill(0), [1, 2, 2, 2]))).toThrow(/smaller than the dilated kernel/);
     expect(() => conv.forward(t(new Array(18).fill(0), [1, 1, 3, 6]))).toThrow(AnvilError);
     expect(() => conv.backward(t([0], [1]), true)).toThrow(/backward called before forward/);
+  });
+});
+
+describe('Upsample nearest and CrossEntropyLoss options', () => {
+  it("Upsample defaults to torch's 'nearest' (floor(dst * in/out)) and its backward sums the copies", () => {
+    const up = LAYERS.build({ type: 'Upsample', size: [1, 7] }) as Upsample;
+    expect(up.attrs()).toEqual({ size: [1, 7], scale_factor: null, mode: 'nearest', align_corners: null });
+    const y = up.forward(t([1, 2, 3], [1, 1, 1, 3]));
+    expect(y.shape).toEqual([1, 1, 1, 7]);
+    expect(Array.from(y.data)).toEqual([1, 1, 1, 2, 2, 3, 3]);
+    expect(Array.from(up.backward(t([1, 2, 3, 4, 5, 6, 7], [1, 1, 1, 7]), true)!.data)).toEqual([6, 9, 13]);
+    // A scale factor maps with 1/scale: 5 -> 6 by 1.3 repeats index 3 where size 6 reaches 4.
+    const x = t([1, 2, 3, 4, 5], [1, 1, 1, 5]);
+    expect(Array.from(new Upsample({ scaleFactor: [1, 1.3] }).forward(x).data)).toEqual([1, 1, 2, 3, 4, 4]);
+    expect(Array.from(new Upsample({ size: [1, 6] }).forward(x).data)).toEqual([1, 1, 2, 3, 4, 5]);
+  });
+
+  it("reduction 'none' gives per-pixel losses whose backward takes an upstream gradient", () => {
+    const logits = t([2, 0, -1, 1, 0, 0, 3, -2], [2, 2, 1, 2]); // [N=2, C=2, 1, 2]
+    const target = Int32Array.from([0, 255, 1, 0]);
+    const ce = new CrossEntropyLoss({ reduction: 'none', ignoreIndex: 255, lossWeight: 2 });
+    const losses = ce.forward(logits, target);
+    expect(losses.shape).toEqual([2, 1, 2]);
+    const nll = (zt: number, zo: number) => Math.log(Math.exp(zt) + Math.exp(zo)) - zt;
+    const want = [nll(2, -1), 0, nll(3, 0), nll(0, -2)].map((v) => 2 * v);
+    losses.data.forEach((v, i) => expect(v).toBeCloseTo(want[i], 5));
+    // Their sum's gradient is the 'sum' reduction's, weighted per pixel by the upstream gradient.
+    const sum = new CrossEntropyLoss({ reduction: 'sum', ignoreIndex: 255, lossWeight: 2 });
+    const fb = sum.forwardBackward(logits, target, 1);
+    expect(fb.loss).toBeCloseTo(want.reduce((a, b) => a + b), 5);
+    const ones = ce.backward(t([1, 1, 1, 1], [2, 1, 2]));
+    ones.data.forEach((g, i) => expect(g).toBeCloseTo(fb.grad.data[i], 6));
+    const half = Array.from(ce.backward(t([0.5, 7, 0, 1], [2, 1, 2])).data);
+    // Pixel 1 (ignored) and pixel 2 (upstream 0) get nothing; sample 0 pixel 0 gets half.
+    expect(half[1]).toBe(0);
+    expect(half[3]).toBe(0);
+    expect(half[4]).toBe(0);
+    expect(half[0]).toBeCloseTo(0.5 * fb.grad.data[0], 6);
+    expect(() => ce.forwardBackward(logits, target)).toThrow(/reduction 'none' gives one loss per position/);
+    expect(() => ce.backward(t([1], [1]))).toThrow(/expected 4 upstream gradient values/);
+    expect(() => new CrossEntropyLoss({ reduction: 'avg' as 'mean' })).toThrow(/'mean', 'sum' or 'none'/);
+  });
+
+  it('probability targets (a Float32Array shaped as the logits) follow torch, one-hot equal to class indices', () => {
+    const logits = t([1, 0.5, -1, 0, 2, 1], [2, 3]);
+    const w = [1, 2, 0.5];
+    const onehot = Float32Array.from([0, 1, 0, 0, 0, 1]);
+    const soft = new CrossEntropyLoss({ weight: w, labelSmoothing: 0.1, reduction: 'sum' }).forwardBackward(logits, onehot);
+    const hard = new CrossEntropyLoss({ weight: w, labelSmoothing: 0.1, reduction: 'sum' }).forwardBackward(logits, Uint32Array.from([1, 2]));
+    expect(soft.loss).toBeCloseTo(hard.loss, 5);
+    soft.grad.data.forEach((g, i) => expect(g).toBeCloseTo(hard.grad.data[i], 6));
+    // The mean over probabilities divides by the sample count (2), not by the targets' weights.
+    const mean = new CrossEntropyLoss({ weight: w, labelSmoothing: 0.1 }).forwardBackward(logits, onehot);
+    expect(mean.loss).toBeCloseTo(soft.loss / 2, 5);
+    const uniform = new CrossEntropyLoss().forwardBackward(t([0, 0, 0], [1, 3]), Float32Array.from([0.2, 0.3, 0.5]));
+    expect(uniform.loss).toBeCloseTo(Math.log(3), 6);
+    expect(Array.from(uniform.grad.data).map((v) => Number(v.toFixed(6)))).toEqual([0.133333, 0.033333, -0.166667]);
+    expect(() => new CrossEntropyLoss().forwardBackward(logits, Float32Array.from([1, 2]))).toThrow(/probability targets \(a Float32Array\) must be shaped as the logits/);
+    expect(() => new CrossEntropyLoss({ ignoreIndex: 255 }).forwardBackward(logits, onehot)).toThrow(/ignore_index 255 is not supported for probability targets/);
+    expect(() => new CrossEntropyLoss().forwardBackward(logits, [0, 1, 2])).toThrow(/expected 2 class-index targets/);
   });
 });
 

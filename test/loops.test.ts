@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { type ClassificationBatch, EMAHook, Hook, HOOKS, Runner, setDefaultScope } from '../ts';
+import { type ClassificationBatch, EMAHook, Hook, HOOKS, Runner, setDefaultScope, type TensorboardVisBackend } from '../ts';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'anvil-loops-'));
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
@@ -189,7 +189,7 @@ describe('log_processor', () => {
     const train = lines.filter((l) => l.includes('Iter(train)'));
     expect(train.map((l) => l.match(/Iter\(train\) \[([ \d]+\/12)\]/)![1])).toEqual([' 2/12', ' 4/12', ' 6/12', ' 8/12', '10/12', '12/12']);
     expect(lines.some((l) => l.includes('Epoch('))).toBe(false);
-    expect(() => build(config({ log_processor: { window_sise: 5 } }))).toThrow(/^log_processor\.window_sise: unknown option \(accepted: window_size, by_epoch, num_digits\)/);
+    expect(() => build(config({ log_processor: { window_sise: 5 } }))).toThrow(/^log_processor\.window_sise: unknown option \(accepted: window_size, by_epoch, num_digits, custom_cfg, mean_pattern\)/);
     expect(() => build(config({ log_processor: { window_size: 0 } }))).toThrow(/log_processor\.window_size must be a positive integer/);
   });
 });
@@ -286,9 +286,9 @@ describe('default_scope, randomness, visualizer', () => {
     expect(images.filter((f) => f.startsWith('sample_'))).toHaveLength(200);
     const summary = JSON.parse(fs.readFileSync(path.join(runner.runDir!, 'vis_data', 'vis_image', 'sample_0_0.json'), 'utf8'));
     expect(Object.keys(summary).sort()).toEqual(['gtLabel', 'predLabel']);
-    expect(() => build(config({ visualizer: { type: 'Visualizer', vis_backends: [{ type: 'TensorboardVisBackend' }] } }), path.join(tmpRoot, 'tb'))).toThrow(
-      /vis_backends\[0\]\.type: 'TensorboardVisBackend' is not registered in VISBACKENDS/,
-    );
+    // TensorboardVisBackend gets the same folder (test/tensorboard.test.ts reads its files back).
+    const tb = build(config({ visualizer: { type: 'Visualizer', vis_backends: [{ type: 'TensorboardVisBackend' }] } }), path.join(tmpRoot, 'tb')).runner;
+    expect((tb.visualizer.backends[0] as TensorboardVisBackend).saveDir).toBe(path.join(tb.runDir!, 'vis_data'));
   });
 });
 

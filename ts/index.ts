@@ -22,6 +22,7 @@ export * from './ema';
 export * from './data';
 export * from './evaluation';
 export * from './hooks';
+export * from './dist';
 export * from './runner';
 export * from './visualization';
 export { Config, ConfigError, loadConfig } from './config';

@@ -16,4 +16,4 @@ function loadNative(): typeof Native {
 
 export const native: typeof Native = loadNative();
 
-export type { AdamOptions, BucketArrays, SgdOptions } from '../native/index';
+export type { AdamOptions, BucketArrays, SgdOptions, StepBucket } from '../native/index';

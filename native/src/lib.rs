@@ -4,6 +4,7 @@
 mod checkpoint;
 mod clip;
 mod cuda;
+mod dist;
 mod ema;
 mod grad_lists;
 mod layers;

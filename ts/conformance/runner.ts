@@ -3,6 +3,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseDevice } from '../cuda/kernels';
 import { AnvilError } from '../errors';
 import { compare, formatDifference } from './compare';
 import { runClipGradCase } from './kinds/clip-grad';
@@ -16,8 +17,16 @@ import { runOptimizerCase } from './kinds/optimizer';
 import { runSchedulerCase } from './kinds/scheduler';
 import { caseType, isSupported, SUPPORTED, type ConformanceCase } from './support';
 
+/** Where the kernel kinds run: 'cpu', or 'cuda:N' (`--device`). */
+export interface CaseContext {
+  device: string;
+}
+
 /** Runs a case through our code and returns an object shaped like `case.expected`. */
-export type CaseHandler = (c: ConformanceCase) => unknown;
+export type CaseHandler = (c: ConformanceCase, ctx: CaseContext) => unknown;
+
+/** The kinds whose numbers come from the kernels, and so run on the device `--device` names. */
+export const DEVICE_KINDS: readonly string[] = ['optimizer', 'clip_grad', 'grad_scaler', 'ema'];
 
 export const HANDLERS: Readonly<Record<string, CaseHandler>> = {
   clip_grad: runClipGradCase,
@@ -73,10 +82,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Runs one parsed case: null on a pass, else the failure's text. */
-function runCase(c: ConformanceCase, handler: CaseHandler): string | null {
+function runCase(c: ConformanceCase, handler: CaseHandler, ctx: CaseContext): string | null {
   if (Object.hasOwn(c.expected, 'error')) {
     try {
-      handler(c);
+      handler(c, ctx);
     } catch (e) {
       return e instanceof AnvilError ? null : `expected an AnvilError (reference: ${JSON.stringify(c.expected.error)}), got ${errorText(e)}`;
     }
@@ -84,7 +93,7 @@ function runCase(c: ConformanceCase, handler: CaseHandler): string | null {
   }
   let actual: unknown;
   try {
-    actual = handler(c);
+    actual = handler(c, ctx);
   } catch (e) {
     return `threw ${errorText(e)}`;
   }
@@ -92,7 +101,7 @@ function runCase(c: ConformanceCase, handler: CaseHandler): string | null {
   return d ? formatDifference(d) : null;
 }
 
-function runFile(dir: string, file: string): CaseResult {
+function runFile(dir: string, file: string, ctx: CaseContext): CaseResult {
   const rel = path.relative(dir, file) || path.basename(file);
   let c: unknown;
   try {
@@ -107,7 +116,7 @@ function runFile(dir: string, file: string): CaseResult {
   const base = { file: rel, kind: kc.kind, name: kc.name };
   const type = caseType(kc);
   if (!isSupported(kc.kind, type)) return { ...base, status: 'unsupported', detail: `${kc.kind}/${type}` };
-  const failure = runCase(kc, HANDLERS[kc.kind]);
+  const failure = runCase(kc, HANDLERS[kc.kind], ctx);
   return { ...base, status: failure === null ? 'pass' : 'fail', detail: failure };
 }
 
@@ -118,14 +127,20 @@ function line(r: CaseResult): string {
   return `FAIL  ${id}: ${r.detail}`;
 }
 
-/** Runs every `*.json` case under `dir` (recursively, sorted by path) and prints one line per case and a total. */
-export function runConformance(dir: string, options: { out?: (line: string) => void } = {}): ConformanceSummary {
+/**
+ * Runs every `*.json` case under `dir` (recursively, sorted by path) and prints one line per case
+ * and a total. With `device` ('cuda', 'cuda:N') the kernel kinds (DEVICE_KINDS) run on that GPU.
+ */
+export function runConformance(dir: string, options: { out?: (line: string) => void; device?: string } = {}): ConformanceSummary {
   const out = options.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new AnvilError(`conformance: '${dir}' is not a directory`);
+  const spec = parseDevice(options.device, 'conformance: --device');
+  const ctx: CaseContext = { device: spec.type === 'cuda' ? `cuda:${spec.index}` : 'cpu' };
+  if (ctx.device !== 'cpu') out(`device: ${ctx.device} (kinds ${DEVICE_KINDS.join(', ')}; the others run on the CPU)`);
   const results = caseFiles(dir)
     .sort()
     .map((f) => {
-      const r = runFile(dir, f);
+      const r = runFile(dir, f, ctx);
       out(line(r));
       return r;
     });

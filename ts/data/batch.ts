@@ -27,12 +27,24 @@ export interface SegmentationBatch {
   shape: [number, number, number, number];
   labels: Int32Array;
   size: number;
+  /** The images as loaded (0-255, NCHW like `inputs`), before normalisation: what gets drawn. */
+  rawInputs?: Uint8Array;
+}
+
+/** One image, CHW row-major: 0-255 bytes, or floats when the batch carried no raw pixels. */
+export interface SampleImage {
+  data: Float32Array | Uint8Array;
+  channels: number;
+  height: number;
+  width: number;
 }
 
 export interface SegmentationOutput {
   /** Predicted class per pixel, [H, W] row-major. */
   predSeg: Int32Array;
   gtSeg: Int32Array;
+  /** The sample's input image (MMSeg's visualizer draws the masks over it). */
+  img?: SampleImage;
 }
 
 /** The batch's NCHW shape when it carries one. */

@@ -39,7 +39,8 @@ export class DataLoader<Batch = unknown> implements Iterable<Batch> {
   }
 
   get length(): number {
-    const n = this.dataset.length / this.batchSize;
+    // A distributed sampler hands this rank only its shard.
+    const n = (this.sampler.numSamples?.(this.dataset.length) ?? this.dataset.length) / this.batchSize;
     return this.dropLast ? Math.floor(n) : Math.ceil(n);
   }
 

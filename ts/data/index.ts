@@ -5,19 +5,23 @@ import { DATA_SAMPLERS, DATASETS } from '../registry';
 import { DataLoader } from './dataloader';
 import type { Dataset } from './dataset';
 import { MNIST } from './mnist';
+import { MNISTSegmentation } from './mnist-seg';
 import { DefaultSampler, type Sampler } from './sampler';
 
-export type { ClassificationBatch, ClassificationOutput, ImageBatch, SegmentationBatch, SegmentationOutput } from './batch';
+export type { ClassificationBatch, ClassificationOutput, ImageBatch, SampleImage, SegmentationBatch, SegmentationOutput } from './batch';
 export { imageShape } from './batch';
 export { DataLoader } from './dataloader';
 export type { DataLoaderOptions, DataLoaderStateDict } from './dataloader';
 export type { Dataset } from './dataset';
 export { MNIST } from './mnist';
 export type { MNISTOptions } from './mnist';
+export { MNISTSegmentation } from './mnist-seg';
+export type { MNISTSegmentationOptions } from './mnist-seg';
 export { DefaultSampler } from './sampler';
 export type { DefaultSamplerOptions, Sampler } from './sampler';
 
 DATASETS.registerClass('MNIST', MNIST, { accepts: ['split', 'data_root', 'limit'] });
+DATASETS.registerClass('MNISTSegmentation', MNISTSegmentation, { accepts: ['split', 'data_root', 'limit', 'threshold', 'ignore_band', 'ignore_index'] });
 DATA_SAMPLERS.registerClass('DefaultSampler', DefaultSampler, { accepts: ['shuffle', 'seed', 'round_up'] });
 
 /** Keys of torch's DataLoader that change nothing for an in-process loader. */

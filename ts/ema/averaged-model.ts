@@ -2,6 +2,7 @@
 // StochasticWeightAverage): running averages of a model's parameters, and optionally buffers,
 // in memory of their own (one float32 slab), updated by one native call over all tensors.
 
+import { cudaKernels, parseDevice, type CudaKernels, type Kernels } from '../cuda/kernels';
 import { AnvilError } from '../errors';
 import { BaseModel } from '../models/base-model';
 import { native } from '../native';
@@ -90,6 +91,20 @@ export abstract class BaseAveragedModel<Batch = unknown, Output = unknown> exten
    * toward `source[i]`; `steps` is the number of earlier `updateParameters` calls.
    */
   protected abstract average(averaged: Float32Array[], source: Float32Array[], steps: number): void;
+
+  private gpu: CudaKernels | null = null;
+
+  /** The averaging kernels: the CPU's, or a GPU's after `to('cuda')`. */
+  protected get kernels(): Pick<Kernels, 'emaLerp' | 'swaAddDifference'> {
+    return this.gpu ?? native;
+  }
+
+  /** Runs the averaging updates on `device` ('cpu', 'cuda' or 'cuda:N'); the averaged copy stays readable on the host. */
+  to(device: string): this {
+    const spec = parseDevice(device, `${this.typeName}.to`);
+    this.gpu = spec.type === 'cuda' ? cudaKernels(spec.index) : null;
+    return this;
+  }
 
   /** The source tensor matching each of ours, by name, checked. */
   private sources(model: AveragedSource, tensors: readonly AveragedTensor[] = this.tensors): Array<Float32Array | Float64Array> {
@@ -212,7 +227,7 @@ export class ExponentialMovingAverage<Batch = unknown, Output = unknown> extends
   }
 
   protected average(averaged: Float32Array[], source: Float32Array[], steps: number): void {
-    nativeCall(this.typeName, () => native.emaLerp(averaged, source, this.weight(steps)));
+    nativeCall(this.typeName, () => this.kernels.emaLerp(averaged, source, this.weight(steps)));
   }
 }
 
@@ -248,6 +263,6 @@ export class StochasticWeightAverage<Batch = unknown, Output = unknown> extends 
 
   protected average(averaged: Float32Array[], source: Float32Array[], steps: number): void {
     const alpha = 1 / (Math.floor(steps / this.interval) + 1);
-    nativeCall(this.typeName, () => native.swaAddDifference(averaged, source, alpha));
+    nativeCall(this.typeName, () => this.kernels.swaAddDifference(averaged, source, alpha));
   }
 }

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 
 import { AnvilError } from '../errors';
 import { readCheckpointFile, writeCheckpointFile } from '../runner/checkpoint-file';
+import { isMainProcess } from '../dist/context';
 import { LAST_CHECKPOINT, saveCheckpoint, writeFileAtomic } from '../runner/checkpoint';
 import type { Runner } from '../runner/runner';
 import { Hook } from './hook';
@@ -42,6 +43,17 @@ export interface CheckpointHookOptions {
   backendArgs?: null;
 }
 
+/** A `save_best` key's best checkpoint so far (see `CheckpointHook.bestCheckpoints`). */
+export interface BestCheckpoint {
+  key: string;
+  score: number;
+  path: string;
+  /** 'epoch' or 'iter': what `step` counts (the hook's `by_epoch`). */
+  unit: 'epoch' | 'iter';
+  /** The epoch or iteration after which it was validated; null when its file no longer says. */
+  step: number | null;
+}
+
 const RULES: Record<string, (a: number, b: number) => boolean> = { greater: (a, b) => a > b, less: (a, b) => a < b };
 const INIT: Record<string, number> = { greater: -Infinity, less: Infinity };
 const GREATER_KEYS = ['acc', 'top', 'AR@', 'auc', 'precision', 'mAP', 'mDice', 'mIoU', 'mAcc', 'aAcc'];
@@ -72,6 +84,8 @@ export class CheckpointHook extends Hook {
   private rules: Array<string | null> = [];
   private readonly isBetterThan = new Map<string, (a: number, b: number) => boolean>();
   private bestCkptPaths = new Map<string, string | null>();
+  /** The step of each key's best checkpoint saved in this run (not in the message hub, as MMEngine's). */
+  private readonly bestSteps = new Map<string, number>();
   private keepCkptIds: number[] = [];
 
   constructor(options: CheckpointHookOptions = {}) {
@@ -193,7 +207,7 @@ export class CheckpointHook extends Hook {
 
   /** With `published_keys`: the last and best checkpoints, reduced to those keys, as `<name>-<sha256[:8]>.safetensors`. */
   override afterTrain(runner: Runner): void {
-    if (!this.publishedKeys) return;
+    if (!this.publishedKeys || !isMainProcess()) return;
     const sources = [...(this.saveLast && this.lastCkpt ? [this.lastCkpt] : []), ...[...this.bestCkptPaths.values()].filter((p): p is string => p !== null)];
     for (const src of sources) {
       if (!fs.existsSync(src)) continue;
@@ -211,10 +225,33 @@ export class CheckpointHook extends Hook {
     }
   }
 
+  /**
+   * Each `save_best` key's best score and checkpoint so far (from the message hub, so a resumed
+   * run's earlier best counts), with the epoch or iteration it was validated at: remembered when
+   * saved in this run, else read from the checkpoint's meta.
+   */
+  bestCheckpoints(runner: Runner): BestCheckpoint[] {
+    const hub = runner.messageHub;
+    const single = this.keyIndicators.length === 1;
+    const out: BestCheckpoint[] = [];
+    for (const [key, file] of this.bestCkptPaths) {
+      const score = hub.getInfo<number>(single ? 'best_score' : `best_score_${key}`);
+      if (!file || score === undefined || !fs.existsSync(file)) continue;
+      const unit = this.byEpoch ? 'epoch' : 'iter';
+      let step = this.bestSteps.get(key) ?? null;
+      if (step === null) {
+        const meta = readCheckpointFile(file).checkpoint.meta as Record<string, unknown> | undefined;
+        step = typeof meta?.[unit] === 'number' ? (meta[unit] as number) : null;
+      }
+      out.push({ key, score, path: file, unit, step });
+    }
+    return out;
+  }
+
   private removeCheckpoint(step: number): void {
     if (!this.outDir) return;
     const file = path.join(this.outDir, this.fileName(step));
-    if (fs.existsSync(file)) fs.rmSync(file, { recursive: true, force: true });
+    if (isMainProcess() && fs.existsSync(file)) fs.rmSync(file, { recursive: true, force: true });
   }
 
   /** MMEngine's `_save_checkpoint_with_step`: drops the oldest kept checkpoint first, saves, names it in last_checkpoint. */
@@ -230,7 +267,7 @@ export class CheckpointHook extends Hook {
     runner.messageHub.updateInfo('last_ckpt', file);
     saveCheckpoint(runner, file, { saveOptimizer: this.saveOptimizer, saveParamScheduler: this.saveParamScheduler, meta });
     // Only once the checkpoint is complete does last_checkpoint name it (written atomically too).
-    if (runner.workDir) writeFileAtomic(path.join(runner.workDir, LAST_CHECKPOINT), path.resolve(file));
+    if (runner.workDir && isMainProcess()) writeFileAtomic(path.join(runner.workDir, LAST_CHECKPOINT), path.resolve(file));
   }
 
   /** MMEngine's `_save_best_checkpoint`: a better score replaces the previous best checkpoint. */
@@ -255,7 +292,7 @@ export class CheckpointHook extends Hook {
       if (score === null || !better || !better(score, best)) continue;
       hub.updateInfo(scoreKey, score);
       const previous = this.bestCkptPaths.get(key);
-      if (previous && fs.existsSync(previous)) {
+      if (previous && isMainProcess() && fs.existsSync(previous)) {
         fs.rmSync(previous, { force: true });
         runner.logger.info(`The previous best checkpoint ${previous} is removed`);
       }
@@ -263,6 +300,7 @@ export class CheckpointHook extends Hook {
       const file = path.join(this.outDir, name);
       this.bestCkptPaths.set(key, file);
       hub.updateInfo(single ? 'best_ckpt' : `best_ckpt_${key}`, file);
+      this.bestSteps.set(key, step);
       saveCheckpoint(runner, file, { saveOptimizer: false, saveParamScheduler: false, meta: { epoch: runner.epoch, iter: runner.iter } });
       runner.logger.info(`The best checkpoint with ${score.toFixed(4)} ${key} at ${curTime} ${curType} is saved to ${name}.`);
     }

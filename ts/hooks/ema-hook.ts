@@ -69,6 +69,8 @@ export class EMAHook extends Hook {
   override beforeRun(runner: Runner): void {
     this.src = runner.model;
     this.ema = MODELS.build<BaseAveragedModel>(this.emaCfg, 'EMAHook.ema_type', { model: this.src });
+    // Averaging runs where the optimizer steps (the config's `device`).
+    if (typeof runner.cfg?.device === 'string') this.ema.to(runner.cfg.device);
   }
 
   override beforeTrain(runner: Runner): void {

@@ -1,5 +1,6 @@
 // EmptyCacheHook (MMEngine's, NORMAL): releases the cached memory of device backends before
-// and/or after epochs and after iterations. Host (CPU) memory has no such cache: there it does nothing.
+// and/or after epochs and after iterations: with `device='cuda'` the free memory of the GPU's
+// pool (torch's `cuda.empty_cache`). Host (CPU) memory has no such cache: there it does nothing.
 
 import { AnvilError } from '../errors';
 import { Hook } from './hook';

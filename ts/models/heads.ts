@@ -103,7 +103,7 @@ export interface FCNHeadOptions {
   normCfg?: Cfg | null;
   actCfg?: Cfg | null;
   alignCorners?: boolean;
-  /** Overrides the loss's ignore_index when given (MMSeg passes it to the loss). */
+  /** Label value the loss skips. Default 255; it overrides the loss's own (MMSeg passes the head's to the loss). */
   ignoreIndex?: number;
   lossDecode?: CrossEntropyLoss | Cfg;
 }
@@ -130,8 +130,8 @@ export class FCNHead extends Module {
     const dilation = o.dilation ?? 1;
     this.numClasses = o.numClasses;
     this.alignCorners = o.alignCorners ?? false;
-    this.lossDecode = this.addModule('loss_decode', buildLoss(o.lossDecode ?? { type: 'CrossEntropyLoss', ignore_index: 255 }, 'decode_head.loss_decode',
-      o.ignoreIndex === undefined ? {} : { ignore_index: o.ignoreIndex }));
+    this.lossDecode = this.addModule('loss_decode', buildLoss(o.lossDecode ?? { type: 'CrossEntropyLoss' }, 'decode_head.loss_decode',
+      { ignore_index: o.ignoreIndex ?? 255 }));
     this.convSeg = this.addModule('conv_seg', new Conv2d({ inChannels: numConvs > 0 ? o.channels : o.inChannels, outChannels: o.numClasses, kernelSize: 1 }));
     // MMSeg's BaseDecodeHead.init_weights: conv_seg ~ N(0, 0.01), bias 0.
     normal_(this.convSeg.weight, 0, 0.01, globalRng());

@@ -75,7 +75,7 @@ export class EncoderDecoder extends BaseModel<SegmentationBatch, SegmentationOut
     const was = this.training;
     this.eval();
     try {
-      const [n, , h, w] = batch.shape;
+      const [n, ch, h, w] = batch.shape;
       const up = this.decodeHead.resized(this.logits(batch), [h, w]);
       const k = up.shape[1];
       const hw = h * w;
@@ -88,7 +88,10 @@ export class EncoderDecoder extends BaseModel<SegmentationBatch, SegmentationOut
           for (let c = 1; c < k; c++) if (up.data[base + c * hw + p] > up.data[base + best * hw + p]) best = c;
           pred[p] = best;
         }
-        out.push({ predSeg: pred, gtSeg: batch.labels.subarray(i * hw, (i + 1) * hw) });
+        // The image to draw the masks over: the raw pixels when the dataset kept them.
+        const pixels = batch.rawInputs?.length === n * ch * hw ? batch.rawInputs : batch.inputs;
+        const img = { data: pixels.subarray(i * ch * hw, (i + 1) * ch * hw), channels: ch, height: h, width: w };
+        out.push({ predSeg: pred, gtSeg: batch.labels.subarray(i * hw, (i + 1) * hw), img });
       }
       return out;
     } finally {

@@ -35,7 +35,7 @@ export type { EmbeddingOptions } from './embedding';
 export { Linear } from './linear';
 export type { LinearOptions } from './linear';
 export { BCEWithLogitsLoss, CrossEntropyLoss, MSELoss } from './loss';
-export type { BCEWithLogitsLossOptions, CrossEntropyLossOptions, LossResult, MSELossOptions, Reduction } from './loss';
+export type { BCEWithLogitsLossOptions, CrossEntropyLossOptions, CrossEntropyReduction, CrossEntropyTarget, LossResult, MSELossOptions, Reduction } from './loss';
 export { Module } from './module';
 export type { ModelDescription, ModuleInfo } from './module';
 export { GroupNorm, LayerNorm } from './norm';
@@ -47,7 +47,7 @@ export type { ReLUOptions } from './relu';
 export { Layer, shapeNumel, tensor } from './tensor';
 export type { Tensor, TensorLayer } from './tensor';
 export { Upsample } from './upsample';
-export type { UpsampleOptions } from './upsample';
+export type { UpsampleMode, UpsampleOptions } from './upsample';
 
 /** Builds each dict of a `layers=[...]` list through LAYERS; `where` names the config key. */
 export function buildLayers(cfgs: unknown, where: string): ChildLayer[] {
@@ -55,7 +55,8 @@ export function buildLayers(cfgs: unknown, where: string): ChildLayer[] {
   return cfgs.map((c, i) => {
     const layer = LAYERS.build(c, `${where}[${i}]`);
     const l = layer as unknown as Partial<TensorLayer>;
-    if (typeof l.forward !== 'function' || typeof l.backward !== 'function') {
+    const isLoss = layer instanceof CrossEntropyLoss || layer instanceof MSELoss || layer instanceof BCEWithLogitsLoss;
+    if (isLoss || typeof l.forward !== 'function' || typeof l.backward !== 'function') {
       throw new AnvilError(`${where}[${i}]: ${layer.typeName} is not a layer with forward and backward (a loss goes in the model's loss key)`);
     }
     return layer as ChildLayer;

@@ -1,8 +1,10 @@
 // Losses as modules (torch.nn.CrossEntropyLoss, MSELoss, BCEWithLogitsLoss): `forwardBackward`
-// returns the loss and `scale * lossWeight * dloss/dinput` from one fused Rust call.
+// returns the loss and `scale * lossWeight * dloss/dinput` from one fused Rust call;
+// CrossEntropyLoss also runs as forward/backward (reduction 'none': one loss per position).
 
 import { AnvilError } from '../errors';
 import { native } from '../native';
+import type { CrossEntropyShape } from '../../native/index';
 import { ModelBuffer } from '../store/store';
 import { Module } from './module';
 import { shapeNumel, type Tensor, Workspace } from './tensor';
@@ -27,27 +29,50 @@ function asInt32(t: Int32Array | Uint32Array | ArrayLike<number>): Int32Array {
   return Int32Array.from(t);
 }
 
+/** torch's reductions for CrossEntropyLoss: 'none' keeps one loss per position (forward/backward). */
+export type CrossEntropyReduction = Reduction | 'none';
+
+/**
+ * Class indices, N * d1 * ... of them (Int32Array, Uint32Array or numbers), or class probabilities
+ * shaped as the logits [N, C, d1, ...] given as a Float32Array (torch's soft targets).
+ */
+export type CrossEntropyTarget = Int32Array | Uint32Array | Float32Array | ArrayLike<number>;
+
 export interface CrossEntropyLossOptions {
   weight?: ArrayLike<number> | null;
+  /** Skips class-index targets equal to it (torch: not applied to probability targets). */
   ignoreIndex?: number;
-  reduction?: Reduction;
+  reduction?: CrossEntropyReduction;
   labelSmoothing?: number;
   lossWeight?: number;
 }
 
+interface CrossEntropyCall {
+  shape: CrossEntropyShape;
+  logits: Tensor;
+  targets: Int32Array | null;
+  probs: Float32Array | null;
+}
+
 export class CrossEntropyLoss extends Module {
   readonly ignoreIndex: number;
-  readonly reduction: Reduction;
+  readonly reduction: CrossEntropyReduction;
   readonly labelSmoothing: number;
   readonly lossWeight: number;
   /** Class weights (torch registers them as the buffer `weight`). */
   readonly weight: ModelBuffer | null = null;
   private readonly grad = new Workspace();
+  private readonly losses = new Workspace();
+  private saved: CrossEntropyCall | null = null;
 
   constructor(options: CrossEntropyLossOptions = {}) {
     super();
     this.ignoreIndex = options.ignoreIndex ?? -100;
-    this.reduction = checkReduction(options.reduction ?? 'mean', 'CrossEntropyLoss');
+    const reduction = options.reduction ?? 'mean';
+    if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') {
+      throw new AnvilError(`CrossEntropyLoss: reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(reduction)}`);
+    }
+    this.reduction = reduction;
     this.labelSmoothing = options.labelSmoothing ?? 0;
     this.lossWeight = options.lossWeight ?? 1;
     if (!Number.isInteger(this.ignoreIndex)) throw new AnvilError(`CrossEntropyLoss: ignore_index must be an integer, got ${this.ignoreIndex}`);
@@ -67,18 +92,79 @@ export class CrossEntropyLoss extends Module {
     return { ignore_index: this.ignoreIndex, reduction: this.reduction, label_smoothing: this.labelSmoothing };
   }
 
-  /** logits [N, C] or [N, C, d1, ...]; `target` holds N * d1 * ... class indices. */
-  forwardBackward(logits: Tensor, target: Int32Array | Uint32Array | ArrayLike<number>, scale = 1): LossResult {
+  private weightData(): Float32Array | null {
+    return (this.weight?.data as Float32Array | undefined) ?? null;
+  }
+
+  /** Checks the shapes and tells class indices from probabilities. */
+  private prepare(logits: Tensor, target: CrossEntropyTarget): CrossEntropyCall {
     if (logits.shape.length < 2) throw new AnvilError(`CrossEntropyLoss: expected logits [N, C, ...], got [${logits.shape.join(', ')}]`);
     const [batch, classes] = logits.shape;
     const spatial = shapeNumel(logits.shape.slice(2));
     if (this.weight && this.weight.numel !== classes) throw new AnvilError(`CrossEntropyLoss: weight holds ${this.weight.numel} values for ${classes} classes`);
+    const shape = { batch, classes, spatial, ignoreIndex: this.ignoreIndex, labelSmoothing: this.labelSmoothing };
+    if (target instanceof Float32Array) {
+      if (target.length !== logits.data.length) {
+        throw new AnvilError(`CrossEntropyLoss: probability targets (a Float32Array) must be shaped as the logits [${logits.shape.join(', ')}], `
+          + `got ${target.length} values; class indices go in an Int32Array, Uint32Array or number array`);
+      }
+      return { shape, logits, targets: null, probs: target };
+    }
+    const targets = asInt32(target);
+    if (targets.length !== batch * spatial) {
+      throw new AnvilError(`CrossEntropyLoss: expected ${batch * spatial} class-index targets for logits [${logits.shape.join(', ')}], got ${targets.length}`);
+    }
+    return { shape, logits, targets, probs: null };
+  }
+
+  /**
+   * Reduced loss ('mean' or 'sum') and `scale * lossWeight * dloss/dlogits` in one fused call.
+   * logits [N, C] or [N, C, d1, ...]; see CrossEntropyTarget for the two kinds of target.
+   */
+  forwardBackward(logits: Tensor, target: CrossEntropyTarget, scale = 1): LossResult {
+    if (this.reduction === 'none') {
+      throw new AnvilError("CrossEntropyLoss: reduction 'none' gives one loss per position; call forward(logits, target), then backward(dLoss)");
+    }
+    const c = this.prepare(logits, target);
     const grad = this.grad.get(logits.data.length);
-    const loss = native.crossEntropyLoss(
-      { batch, classes, spatial, ignoreIndex: this.ignoreIndex, labelSmoothing: this.labelSmoothing, reduction: this.reduction },
-      logits.data, asInt32(target), (this.weight?.data as Float32Array | undefined) ?? null, scale * this.lossWeight, grad,
-    );
+    const loss = native.crossEntropyLoss(c.shape, this.reduction, logits.data, c.targets, c.probs, this.weightData(), scale * this.lossWeight, grad);
     return { loss: loss * this.lossWeight, grad: { data: grad, shape: logits.shape } };
+  }
+
+  /**
+   * torch's `loss(logits, target)`: with reduction 'none' the losses [N, d1, ...] (zero where the
+   * target is ignored), else the reduced loss as a tensor of shape []; times `lossWeight`.
+   * Keeps its inputs for `backward` (which reads them, so leave them unchanged until then).
+   */
+  forward(logits: Tensor, target: CrossEntropyTarget): Tensor {
+    const c = this.prepare(logits, target);
+    this.saved = c;
+    if (this.reduction !== 'none') {
+      const grad = this.grad.get(logits.data.length);
+      const loss = native.crossEntropyLoss(c.shape, this.reduction, logits.data, c.targets, c.probs, this.weightData(), 0, grad);
+      return { data: Float32Array.of(loss * this.lossWeight), shape: [] };
+    }
+    const losses = this.losses.get(c.shape.batch * c.shape.spatial);
+    native.crossEntropyLossNone(c.shape, logits.data, c.targets, c.probs, this.weightData(), losses);
+    if (this.lossWeight !== 1) for (let i = 0; i < losses.length; i++) losses[i] *= this.lossWeight;
+    return { data: losses, shape: [logits.shape[0], ...logits.shape.slice(2)] };
+  }
+
+  /** dLoss/dlogits of the last `forward`, given the upstream gradient of its output (same shape). */
+  backward(dLoss: Tensor): Tensor {
+    const c = this.saved;
+    if (c === null) throw new AnvilError('CrossEntropyLoss: backward called before forward');
+    const grad = this.grad.get(c.logits.data.length);
+    const want = this.reduction === 'none' ? c.shape.batch * c.shape.spatial : 1;
+    if (dLoss.data.length !== want) throw new AnvilError(`CrossEntropyLoss: backward expected ${want} upstream gradient values (the forward output's shape), got ${dLoss.data.length}`);
+    if (this.reduction !== 'none') {
+      native.crossEntropyLoss(c.shape, this.reduction, c.logits.data, c.targets, c.probs, this.weightData(), dLoss.data[0] * this.lossWeight, grad);
+    } else {
+      let upstream = dLoss.data;
+      if (this.lossWeight !== 1) upstream = upstream.map((v) => v * this.lossWeight);
+      native.crossEntropyLossNoneBackward(c.shape, c.logits.data, c.targets, c.probs, this.weightData(), upstream, grad);
+    }
+    return { data: grad, shape: c.logits.shape };
   }
 }
 

@@ -1,32 +1,40 @@
-// Upsample (torch.nn.Upsample) in bilinear mode on NCHW tensors, align_corners False (torch's
-// default) or True, to a fixed size or by a scale factor; `resize` is MMSeg's helper form.
+// Upsample (torch.nn.Upsample) on NCHW tensors in 'nearest' mode (torch's default: source index
+// floor(dst * in/out), or dst / scale_factor when one was given) or 'bilinear' (align_corners
+// False, torch's default, or True), to a fixed size or by a scale factor.
 
 import { AnvilError } from '../errors';
 import { native } from '../native';
-import type { BilinearShape } from '../../native/index';
+import type { UpsampleShape } from '../../native/index';
 import { Layer, type Tensor, Workspace } from './tensor';
+
+export type UpsampleMode = 'nearest' | 'bilinear';
 
 export interface UpsampleOptions {
   size?: number | [number, number] | null;
   scaleFactor?: number | [number, number] | null;
-  mode?: string;
+  /** 'nearest' (torch's default) or 'bilinear'. */
+  mode?: UpsampleMode;
+  /** Bilinear only (torch refuses it with 'nearest'); false when left out. */
   alignCorners?: boolean | null;
 }
 
 export class Upsample extends Layer {
   readonly size: [number, number] | null;
   readonly scaleFactor: [number, number] | null;
-  readonly mode: string;
+  readonly mode: UpsampleMode;
   readonly alignCorners: boolean;
   private input: Tensor | null = null;
-  private plan: BilinearShape | null = null;
+  private plan: UpsampleShape | null = null;
   private readonly output = new Workspace();
   private readonly inputGrad = new Workspace();
 
   constructor(options: UpsampleOptions = {}) {
     super();
     const mode = options.mode ?? 'nearest';
-    if (mode !== 'bilinear') throw new AnvilError(`Upsample: mode '${mode}' is not supported (only 'bilinear')`);
+    if (mode !== 'nearest' && mode !== 'bilinear') throw new AnvilError(`Upsample: mode '${mode}' is not supported (expected 'nearest' or 'bilinear')`);
+    if (mode === 'nearest' && options.alignCorners != null) {
+      throw new AnvilError("Upsample: align_corners can only be set with mode 'bilinear' (torch refuses it with 'nearest')");
+    }
     const two = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
     this.size = options.size == null ? null : two(options.size);
     this.scaleFactor = options.scaleFactor == null ? null : two(options.scaleFactor);
@@ -42,7 +50,7 @@ export class Upsample extends Layer {
   }
 
   override attrs(): Record<string, unknown> {
-    return { size: this.size, scale_factor: this.scaleFactor, mode: this.mode, align_corners: this.alignCorners };
+    return { size: this.size, scale_factor: this.scaleFactor, mode: this.mode, align_corners: this.mode === 'nearest' ? null : this.alignCorners };
   }
 
   forward(x: Tensor): Tensor {
@@ -52,16 +60,16 @@ export class Upsample extends Layer {
     return this.resizeTo(x, size, this.size ? null : this.scaleFactor);
   }
 
-  /** Bilinear resize of `x` to `size`, passing the user's `scale` to the kernel when given. */
+  /** Resizes `x` to `size` in this layer's mode, passing the user's `scale` to the kernel when given. */
   resizeTo(x: Tensor, size: [number, number], scale: [number, number] | null = null): Tensor {
     this.expectRank(x, 4);
     const [n, c, h, w] = x.shape;
-    const plan: BilinearShape = {
-      planes: n * c, inH: h, inW: w, outH: size[0], outW: size[1], alignCorners: this.alignCorners,
+    const plan: UpsampleShape = {
+      planes: n * c, inH: h, inW: w, outH: size[0], outW: size[1], mode: this.mode, alignCorners: this.alignCorners,
       scaleH: scale?.[0], scaleW: scale?.[1],
     };
     const y = this.output.get(n * c * size[0] * size[1]);
-    native.upsampleBilinearForward(plan, x.data, y);
+    native.upsampleForward(plan, x.data, y);
     this.input = x;
     this.plan = plan;
     return { data: y, shape: [n, c, size[0], size[1]] };
@@ -71,7 +79,7 @@ export class Upsample extends Layer {
     const x = this.saved(this.input);
     if (!needInputGrad) return null;
     const dx = this.inputGrad.get(x.data.length);
-    native.upsampleBilinearBackward(this.saved(this.plan), dy.data, dx);
+    native.upsampleBackward(this.saved(this.plan), dy.data, dx);
     return { data: dx, shape: x.shape };
   }
 }

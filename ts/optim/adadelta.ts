@@ -1,9 +1,9 @@
 // torch.optim.Adadelta on the native fused kernel.
 
 import { AnvilError } from '../errors';
-import { native, type BucketArrays } from '../native';
+import type { BucketArrays, StepBucket } from '../native';
 import { nonNegative } from './checks';
-import { flag, num, Optimizer, type ParamGroup, type ParamsInput } from './optimizer';
+import { flag, num, Optimizer, type ParamGroup, type StepCalls, type ParamsInput } from './optimizer';
 
 export interface AdadeltaOptions {
   lr?: number;
@@ -45,14 +45,14 @@ export class Adadelta extends Optimizer {
     return ['square_avg', 'acc_delta'];
   }
 
-  protected stepBucket(arrays: BucketArrays, g: ParamGroup): void {
+  protected stepBucket(bucket: StepBucket | BucketArrays, g: ParamGroup, gradScale: number, calls: StepCalls): void | Promise<void> {
     const t = this.type;
-    native.adadeltaStep(arrays, {
+    return calls.adadeltaStep(bucket, {
       lr: num(g, 'lr', t),
       rho: num(g, 'rho', t),
       eps: num(g, 'eps', t),
       weightDecay: num(g, 'weight_decay', t),
       maximize: flag(g, 'maximize', t),
-    });
+    }, gradScale);
   }
 }

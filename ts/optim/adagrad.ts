@@ -1,9 +1,9 @@
 // torch.optim.Adagrad on the native fused kernel. As torch does, the state (`step` 0 and `sum`
 // filled with initial_accumulator_value) exists from construction, for every parameter.
 
-import { native, type BucketArrays } from '../native';
+import type { BucketArrays, StepBucket } from '../native';
 import { nonNegative } from './checks';
-import { flag, num, Optimizer, type ParamGroup, type ParamsInput } from './optimizer';
+import { flag, num, Optimizer, type ParamGroup, type StepCalls, type ParamsInput } from './optimizer';
 
 export interface AdagradOptions {
   lr?: number;
@@ -54,14 +54,14 @@ export class Adagrad extends Optimizer {
     return ['sum'];
   }
 
-  protected stepBucket(arrays: BucketArrays, g: ParamGroup): void {
+  protected stepBucket(bucket: StepBucket | BucketArrays, g: ParamGroup, gradScale: number, calls: StepCalls): void | Promise<void> {
     const t = this.type;
-    native.adagradStep(arrays, {
+    return calls.adagradStep(bucket, {
       lr: num(g, 'lr', t),
       lrDecay: num(g, 'lr_decay', t),
       weightDecay: num(g, 'weight_decay', t),
       eps: num(g, 'eps', t),
       maximize: flag(g, 'maximize', t),
-    });
+    }, gradScale);
   }
 }

@@ -1,8 +1,8 @@
 // torch.optim.Adam and AdamW on the native fused kernel (AdamW = decoupled weight decay).
 
 import { AnvilError } from '../errors';
-import { native, type BucketArrays } from '../native';
-import { flag, num, Optimizer, pair, type ParamGroup, type ParamsInput } from './optimizer';
+import type { BucketArrays, StepBucket } from '../native';
+import { flag, num, Optimizer, pair, type ParamGroup, type StepCalls, type ParamsInput } from './optimizer';
 
 export interface AdamOptions {
   lr?: number;
@@ -53,10 +53,10 @@ export class Adam extends Optimizer {
     return g.amsgrad ? ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] : ['exp_avg', 'exp_avg_sq'];
   }
 
-  protected stepBucket(arrays: BucketArrays, g: ParamGroup): void {
+  protected stepBucket(bucket: StepBucket | BucketArrays, g: ParamGroup, gradScale: number, calls: StepCalls): void | Promise<void> {
     const t = this.type;
     const [beta1, beta2] = pair(g, 'betas', t);
-    native.adamStep(arrays, {
+    return calls.adamStep(bucket, {
       lr: num(g, 'lr', t),
       beta1,
       beta2,
@@ -65,7 +65,7 @@ export class Adam extends Optimizer {
       amsgrad: flag(g, 'amsgrad', t),
       maximize: flag(g, 'maximize', t),
       decoupled: flag(g, 'decoupled_weight_decay', t),
-    });
+    }, gradScale);
   }
 }
 

@@ -1,8 +1,8 @@
 // torch.optim.Adamax on the native fused kernel (infinity-norm second moment `exp_inf`).
 
-import { native, type BucketArrays } from '../native';
+import type { BucketArrays, StepBucket } from '../native';
 import { adamChecks } from './checks';
-import { flag, num, Optimizer, pair, type ParamGroup, type ParamsInput } from './optimizer';
+import { flag, num, Optimizer, pair, type ParamGroup, type StepCalls, type ParamsInput } from './optimizer';
 
 export interface AdamaxOptions {
   lr?: number;
@@ -39,16 +39,16 @@ export class Adamax extends Optimizer {
     return ['exp_avg', 'exp_inf'];
   }
 
-  protected stepBucket(arrays: BucketArrays, g: ParamGroup): void {
+  protected stepBucket(bucket: StepBucket | BucketArrays, g: ParamGroup, gradScale: number, calls: StepCalls): void | Promise<void> {
     const t = this.type;
     const [beta1, beta2] = pair(g, 'betas', t);
-    native.adamaxStep(arrays, {
+    return calls.adamaxStep(bucket, {
       lr: num(g, 'lr', t),
       beta1,
       beta2,
       eps: num(g, 'eps', t),
       weightDecay: num(g, 'weight_decay', t),
       maximize: flag(g, 'maximize', t),
-    });
+    }, gradScale);
   }
 }

@@ -64,22 +64,40 @@ export class AmpOptimWrapper extends OptimWrapper {
    * `train/loss_scale` and `train/skipped_steps` go to the message hub.
    */
   override step(): void {
-    let skipped: boolean;
-    if (this.clipper && !this.clipper.norm) {
-      // Clip by value needs the unscaled gradients in place: torch's unscale_, clip, step.
-      this.lossScaler.unscale(this.optimizer);
-      const params = this.gradParams();
-      if (params.length > 0) this.clipper.clip(params);
-      skipped = this.lossScaler.step(this.optimizer).skipped;
-    } else {
-      const norm = this.clipper?.norm ?? (this.logGradNorm ? { maxNorm: Infinity, normType: 2 as const, errorIfNonfinite: false } : undefined);
-      const r = this.lossScaler.fusedStep(this.optimizer, norm);
-      skipped = r.skipped;
-      if (r.totalNorm !== null) {
-        this.lastGradNorm = r.totalNorm;
-        this.messageHub?.updateScalar('train/grad_norm', r.totalNorm);
-      }
+    if (this.unscaleAndClipByValue()) return this.concludeStep(this.lossScaler.step(this.optimizer).skipped);
+    this.concludeStep(this.recordNorm(this.lossScaler.fusedStep(this.optimizer, this.fusedClip())));
+  }
+
+  /** `step` with the optimizer's update pass off the JS thread (`optimizer.stepAsync`). */
+  override async stepAsync(): Promise<void> {
+    if (this.unscaleAndClipByValue()) return this.concludeStep((await this.lossScaler.stepAsync(this.optimizer)).skipped);
+    this.concludeStep(this.recordNorm(await this.lossScaler.fusedStepAsync(this.optimizer, this.fusedClip())));
+  }
+
+  /** Clip by value needs the unscaled gradients in place: torch's unscale_ and clip (then step). */
+  private unscaleAndClipByValue(): boolean {
+    if (!this.clipper || this.clipper.norm) return false;
+    this.lossScaler.unscale(this.optimizer);
+    const params = this.gradParams();
+    if (params.length > 0) this.clipper.clip(params, this.optimizer.device);
+    return true;
+  }
+
+  /** The norm the fused step takes (clip by norm, or `log_grad_norm`). */
+  private fusedClip() {
+    return this.clipper?.norm ?? (this.logGradNorm ? { maxNorm: Infinity, normType: 2 as const, errorIfNonfinite: false } : undefined);
+  }
+
+  private recordNorm(r: { skipped: boolean; totalNorm: number | null }): boolean {
+    if (r.totalNorm !== null) {
+      this.lastGradNorm = r.totalNorm;
+      this.messageHub?.updateScalar('train/grad_norm', r.totalNorm);
     }
+    return r.skipped;
+  }
+
+  /** Updates the scale (or resets the static one) and reports it and the skipped steps. */
+  private concludeStep(skipped: boolean): void {
     this.lossScaler.update(this.staticScale ?? undefined);
     if (skipped) this.skippedSteps += 1;
     this.messageHub?.updateScalar('train/loss_scale', this.lossScaler.getScale());

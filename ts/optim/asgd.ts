@@ -1,9 +1,9 @@
 // torch.optim.ASGD on the native fused kernel: `eta` and `mu` are per-tensor scalar states,
 // `ax` the averaged parameter.
 
-import { native, type BucketArrays } from '../native';
+import type { BucketArrays, StepBucket } from '../native';
 import { nonNegative } from './checks';
-import { flag, num, Optimizer, type ParamGroup, type ParamsInput } from './optimizer';
+import { flag, num, Optimizer, type ParamGroup, type StepCalls, type ParamsInput } from './optimizer';
 
 export interface ASGDOptions {
   lr?: number;
@@ -51,15 +51,15 @@ export class ASGD extends Optimizer {
     return ['eta', 'mu'];
   }
 
-  protected stepBucket(arrays: BucketArrays, g: ParamGroup): void {
+  protected stepBucket(bucket: StepBucket | BucketArrays, g: ParamGroup, gradScale: number, calls: StepCalls): void | Promise<void> {
     const t = this.type;
-    native.asgdStep(arrays, {
+    return calls.asgdStep(bucket, {
       lr: num(g, 'lr', t),
       lambd: num(g, 'lambd', t),
       alpha: num(g, 'alpha', t),
       t0: num(g, 't0', t),
       weightDecay: num(g, 'weight_decay', t),
       maximize: flag(g, 'maximize', t),
-    });
+    }, gradScale);
   }
 }

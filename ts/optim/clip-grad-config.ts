@@ -9,7 +9,8 @@ import { clipGradNorm, clipGradValue, type NormType } from './clip-grad';
 export interface GradClipper {
   /** MMEngine's `grad_name`: the message-hub key is `train/<name>`. */
   readonly name: 'grad_norm' | 'grad_value';
-  clip(params: Parameter[]): number | null;
+  /** Clips on `device` (the optimizer's: 'cpu' or 'cuda:N'). */
+  clip(params: Parameter[], device?: string): number | null;
   /** Clip by norm: its arguments (what the fused AMP step folds into the update pass). */
   readonly norm?: { maxNorm: number; normType: NormType; errorIfNonfinite: boolean };
 }
@@ -35,8 +36,8 @@ export function parseClipGrad(cfg: unknown, where = 'OptimWrapper: clip_grad'): 
     const clipValue = args.clip_value;
     return {
       name: 'grad_value',
-      clip: (params) => {
-        clipGradValue(params, clipValue);
+      clip: (params, device) => {
+        clipGradValue(params, clipValue, { device });
         return null;
       },
     };
@@ -45,5 +46,5 @@ export function parseClipGrad(cfg: unknown, where = 'OptimWrapper: clip_grad'): 
   const maxNorm = args.max_norm;
   const normType = (args.norm_type ?? 2) as NormType;
   const errorIfNonfinite = (args.error_if_nonfinite ?? false) as boolean;
-  return { name: 'grad_norm', norm: { maxNorm, normType, errorIfNonfinite }, clip: (params) => clipGradNorm(params, maxNorm, normType, { errorIfNonfinite }) };
+  return { name: 'grad_norm', norm: { maxNorm, normType, errorIfNonfinite }, clip: (params, device) => clipGradNorm(params, maxNorm, normType, { errorIfNonfinite, device }) };
 }

@@ -1,6 +1,7 @@
 // torch.nn.utils' gradient clipping on the native kernels: clipGradNorm (clip_grad_norm_),
 // getTotalNorm (get_total_norm) and clipGradValue (clip_grad_value_), over parameters or gradients.
 
+import { cudaKernels, parseDevice, type Kernels } from '../cuda/kernels';
 import { AnvilError } from '../errors';
 import { native } from '../native';
 import { gradBuffers, nativeCall, type GradsInput } from './grad-buffers';
@@ -8,9 +9,19 @@ import { gradBuffers, nativeCall, type GradsInput } from './grad-buffers';
 /** A norm order: any number (torch accepts 0, negative and fractional orders too), or ±inf. */
 export type NormType = number | 'inf' | '-inf';
 
-export interface ClipGradNormOptions {
+export interface DeviceOption {
+  /** Where the pass runs: 'cpu' (default), 'cuda' or 'cuda:N'; the gradients stay host arrays. */
+  device?: string;
+}
+
+export interface ClipGradNormOptions extends DeviceOption {
   /** Throw (before scaling anything) when the total norm is inf or NaN. Default false, as torch. */
   errorIfNonfinite?: boolean;
+}
+
+function kernelsFor(device: string | undefined, where: string): Kernels {
+  const spec = parseDevice(device, `${where}: device`);
+  return spec.type === 'cuda' ? cudaKernels(spec.index) : native;
 }
 
 /** A norm order as a number (±Infinity for 'inf' / '-inf'). */
@@ -30,10 +41,11 @@ function number(value: unknown, name: string, where: string): number {
  * torch's `get_total_norm`: the `normType` norm over the per-tensor norms of the gradients (only
  * parameters that have a gradient count), as a float32 value; 0 for none. Inf and NaN propagate.
  */
-export function getTotalNorm(grads: GradsInput, normType: NormType = 2): number {
+export function getTotalNorm(grads: GradsInput, normType: NormType = 2, options: DeviceOption = {}): number {
   const where = 'getTotalNorm';
   const p = normOrder(normType, where);
-  return nativeCall(where, () => native.gradTotalNorm(gradBuffers(grads, where), p));
+  const kernels = kernelsFor(options.device, where);
+  return nativeCall(where, () => kernels.gradTotalNorm(gradBuffers(grads, where), p));
 }
 
 /**
@@ -48,12 +60,14 @@ export function clipGradNorm(params: GradsInput, maxNorm: number, normType: Norm
   const p = normOrder(normType, where);
   const errorIfNonfinite = options.errorIfNonfinite ?? false;
   if (typeof errorIfNonfinite !== 'boolean') throw new AnvilError(`${where}: errorIfNonfinite must be true or false`);
-  return nativeCall(where, () => native.clipGradNorm(gradBuffers(params, where), maxNorm, p, errorIfNonfinite));
+  const kernels = kernelsFor(options.device, where);
+  return nativeCall(where, () => kernels.clipGradNorm(gradBuffers(params, where), maxNorm, p, errorIfNonfinite));
 }
 
 /** torch's `clip_grad_value_`: clamps every gradient to [-clipValue, clipValue] (float32); NaN stays NaN. */
-export function clipGradValue(params: GradsInput, clipValue: number): void {
+export function clipGradValue(params: GradsInput, clipValue: number, options: DeviceOption = {}): void {
   const where = 'clipGradValue';
   number(clipValue, 'clip_value', where);
-  nativeCall(where, () => native.clipGradValue(gradBuffers(params, where), clipValue));
+  const kernels = kernelsFor(options.device, where);
+  nativeCall(where, () => kernels.clipGradValue(gradBuffers(params, where), clipValue));
 }

@@ -34,6 +34,13 @@ export interface GradScalerStateDict {
 
 const DEFAULTS = { init_scale: 2 ** 16, growth_factor: 2, backoff_factor: 0.5, growth_interval: 2000, enabled: true };
 
+/** Norm clipping folded into the fused step (`clip_grad_norm_`'s arguments). */
+export interface FusedClip {
+  maxNorm: number;
+  normType?: NormType;
+  errorIfNonfinite?: boolean;
+}
+
 /** torch's per-optimizer stages between two `update()` calls. */
 type Stage = 'ready' | 'unscaled' | 'stepped';
 
@@ -116,7 +123,7 @@ export class GradScaler {
     if (s.stage === 'unscaled') throw new AnvilError('GradScaler: unscale_() has already been called on this optimizer since the last update().');
     if (s.stage === 'stepped') throw new AnvilError('GradScaler: unscale_() is being called after step().');
     const grads = gradsOf(optimizer);
-    s.foundInf = grads.length === 0 ? null : nativeCall('GradScaler.unscale', () => native.unscaleGrads(grads, this.scaleValue));
+    s.foundInf = grads.length === 0 ? null : nativeCall('GradScaler.unscale', () => optimizer.kernels.unscaleGrads(grads, this.scaleValue));
     s.stage = 'unscaled';
   }
 
@@ -125,17 +132,33 @@ export class GradScaler {
    * a gradient was inf or NaN. Returns whether the step was skipped.
    */
   step(optimizer: Optimizer): { skipped: boolean } {
-    if (!this.enabled) {
-      optimizer.step();
-      return { skipped: false };
-    }
+    const plan = this.planStep(optimizer);
+    if (plan.run) optimizer.step();
+    return plan.done();
+  }
+
+  /** `step` with `optimizer.stepAsync()`: the update runs off the JS thread. */
+  async stepAsync(optimizer: Optimizer): Promise<{ skipped: boolean }> {
+    const plan = this.planStep(optimizer);
+    if (plan.run) await optimizer.stepAsync();
+    return plan.done();
+  }
+
+  /** The checks and the unscale of `step`: whether to run the optimizer, and how to conclude. */
+  private planStep(optimizer: Optimizer): { run: boolean; done: () => { skipped: boolean } } {
+    if (!this.enabled) return { run: true, done: () => ({ skipped: false }) };
     const s = this.state(optimizer);
     if (s.stage === 'stepped') throw new AnvilError('GradScaler: step() has already been called since the last update().');
     if (s.stage === 'ready') this.unscale(optimizer);
     if (s.foundInf === null) throw new AnvilError('GradScaler: No inf checks were recorded for this optimizer (none of its parameters has a gradient).');
-    if (!s.foundInf) optimizer.step();
-    s.stage = 'stepped';
-    return { skipped: s.foundInf };
+    const skipped = s.foundInf;
+    return {
+      run: !skipped,
+      done: () => {
+        s.stage = 'stepped';
+        return { skipped };
+      },
+    };
   }
 
   /**
@@ -147,16 +170,28 @@ export class GradScaler {
    * difference is that the stored gradients stay scaled. Returns whether the step was skipped
    * and the unscaled total norm (null without `clip`; MMEngine logs it as grad_norm).
    */
-  fusedStep(optimizer: Optimizer, clip?: { maxNorm: number; normType?: NormType; errorIfNonfinite?: boolean }): { skipped: boolean; totalNorm: number | null } {
-    const where = 'GradScaler.fusedStep';
+  fusedStep(optimizer: Optimizer, clip?: FusedClip): { skipped: boolean; totalNorm: number | null } {
+    const plan = this.planFused(optimizer, clip, 'GradScaler.fusedStep');
+    if (plan.gradScale !== null) optimizer.step({ gradScale: plan.gradScale });
+    return plan.done();
+  }
+
+  /** `fusedStep` with the update pass off the JS thread (`optimizer.stepAsync`); the read pass runs first, on this thread. */
+  async fusedStepAsync(optimizer: Optimizer, clip?: FusedClip): Promise<{ skipped: boolean; totalNorm: number | null }> {
+    const plan = this.planFused(optimizer, clip, 'GradScaler.fusedStepAsync');
+    if (plan.gradScale !== null) await optimizer.stepAsync({ gradScale: plan.gradScale });
+    return plan.done();
+  }
+
+  /** The read pass of the fused step: the factor the update applies (null: skip it), and how to conclude. */
+  private planFused(optimizer: Optimizer, clip: FusedClip | undefined, where: string): { gradScale: number | null; done: () => { skipped: boolean; totalNorm: number | null } } {
     if (clip !== undefined && (clip === null || typeof clip !== 'object' || typeof clip.maxNorm !== 'number')) {
       throw new AnvilError(`${where}: clip must be { maxNorm: number, normType?, errorIfNonfinite? }`);
     }
     if (!this.enabled) {
       const params = optimizer.paramGroups.flatMap((g) => g.params);
       const totalNorm = clip ? clipGradNorm(params, clip.maxNorm, clip.normType, { errorIfNonfinite: clip.errorIfNonfinite }) : null;
-      optimizer.step();
-      return { skipped: false, totalNorm };
+      return { gradScale: 1, done: () => ({ skipped: false, totalNorm }) };
     }
     const s = this.state(optimizer);
     if (s.stage !== 'ready') throw new AnvilError(`${where}: it takes the place of unscale() and step(), so it cannot follow them before update()`);
@@ -167,11 +202,15 @@ export class GradScaler {
       normType: normOrder(clip.normType ?? 2, where),
       errorIfNonfinite: clip.errorIfNonfinite ?? false,
     };
-    const r = nativeCall(where, () => native.ampCheckGrads(grads, this.scaleValue, clipOptions));
+    const r = nativeCall(where, () => optimizer.kernels.ampCheckGrads(grads, this.scaleValue, clipOptions));
     s.foundInf = r.foundInf;
-    if (!r.foundInf) optimizer.step({ gradScale: r.gradScale });
-    s.stage = 'stepped';
-    return { skipped: r.foundInf, totalNorm: r.totalNorm ?? null };
+    return {
+      gradScale: r.foundInf ? null : r.gradScale,
+      done: () => {
+        s.stage = 'stepped';
+        return { skipped: r.foundInf, totalNorm: r.totalNorm ?? null };
+      },
+    };
   }
 
   /**

@@ -5,9 +5,9 @@
 // timm counts one step per group.
 
 import { AnvilError } from '../errors';
-import { native, type BucketArrays } from '../native';
+import type { BucketArrays, StepBucket } from '../native';
 import { adamChecks } from './checks';
-import { flag, num, Optimizer, pair, type ParamGroup, type ParamsInput, type StepOptions } from './optimizer';
+import { flag, num, Optimizer, pair, type ParamGroup, type StepCalls, type ParamsInput } from './optimizer';
 
 export interface LambOptions {
   lr?: number;
@@ -46,15 +46,14 @@ export class Lamb extends Optimizer {
   }
 
   /** timm clips every gradient by the global norm first: grad / max(norm / max_grad_norm, 1). */
-  override step(options: StepOptions = {}): void {
+  protected override stepGradScale(gradScale: number): number {
     const max = this.defaults.max_grad_norm as number | null;
-    if (max === null) return super.step(options);
-    const gradScale = options.gradScale ?? 1;
+    if (max === null) return gradScale;
     const buckets = new Set(this.paramGroups.map((_, i) => this.bucket(i)));
     let squares = 0;
-    for (const b of buckets) squares += native.lambGradSquareSum(b.arrays([], [], gradScale));
+    for (const b of buckets) squares += this.kernels.lambGradSquareSum(b.arrays([], [], gradScale));
     const norm = Math.sqrt(squares);
-    super.step({ ...options, gradScale: norm > max ? gradScale / (norm / max) : gradScale });
+    return norm > max ? gradScale / (norm / max) : gradScale;
   }
 
   protected validate(g: ParamGroup): void {
@@ -65,10 +64,10 @@ export class Lamb extends Optimizer {
     return ['exp_avg', 'exp_avg_sq'];
   }
 
-  protected stepBucket(arrays: BucketArrays, g: ParamGroup): void {
+  protected stepBucket(bucket: StepBucket | BucketArrays, g: ParamGroup, gradScale: number, calls: StepCalls): void | Promise<void> {
     const t = this.type;
     const [beta1, beta2] = pair(g, 'betas', t);
-    native.lambStep(arrays, {
+    return calls.lambStep(bucket, {
       lr: num(g, 'lr', t),
       beta1,
       beta2,
@@ -78,6 +77,6 @@ export class Lamb extends Optimizer {
       gradAveraging: flag(g, 'grad_averaging', t),
       trustClip: flag(g, 'trust_clip', t),
       alwaysAdapt: flag(g, 'always_adapt', t),
-    });
+    }, gradScale);
   }
 }

@@ -1,9 +1,9 @@
 // Lion (beyond torch.optim; timm's and lion-pytorch's semantics and defaults): the sign of an
 // interpolated momentum as the update, decoupled weight decay, state `exp_avg`.
 
-import { native, type BucketArrays } from '../native';
+import type { BucketArrays, StepBucket } from '../native';
 import { betas, nonNegative } from './checks';
-import { flag, num, Optimizer, type ParamGroup, type ParamsInput } from './optimizer';
+import { flag, num, Optimizer, type ParamGroup, type StepCalls, type ParamsInput } from './optimizer';
 
 export interface LionOptions {
   lr?: number;
@@ -39,9 +39,9 @@ export class Lion extends Optimizer {
     return ['exp_avg'];
   }
 
-  protected stepBucket(arrays: BucketArrays, g: ParamGroup): void {
+  protected stepBucket(bucket: StepBucket | BucketArrays, g: ParamGroup, gradScale: number, calls: StepCalls): void | Promise<void> {
     const t = this.type;
     const [beta1, beta2] = betas(g, t);
-    native.lionStep(arrays, { lr: num(g, 'lr', t), beta1, beta2, weightDecay: num(g, 'weight_decay', t), maximize: flag(g, 'maximize', t) });
+    return calls.lionStep(bucket, { lr: num(g, 'lr', t), beta1, beta2, weightDecay: num(g, 'weight_decay', t), maximize: flag(g, 'maximize', t) }, gradScale);
   }
 }

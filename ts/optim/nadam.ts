@@ -1,8 +1,8 @@
 // torch.optim.NAdam on the native fused kernel: `mu_product` is a per-tensor scalar state.
 
-import { native, type BucketArrays } from '../native';
+import type { BucketArrays, StepBucket } from '../native';
 import { adamChecks, nonNegative } from './checks';
-import { flag, num, Optimizer, pair, type ParamGroup, type ParamsInput } from './optimizer';
+import { flag, num, Optimizer, pair, type ParamGroup, type StepCalls, type ParamsInput } from './optimizer';
 
 export interface NAdamOptions {
   lr?: number;
@@ -48,10 +48,10 @@ export class NAdam extends Optimizer {
     return ['mu_product'];
   }
 
-  protected stepBucket(arrays: BucketArrays, g: ParamGroup): void {
+  protected stepBucket(bucket: StepBucket | BucketArrays, g: ParamGroup, gradScale: number, calls: StepCalls): void | Promise<void> {
     const t = this.type;
     const [beta1, beta2] = pair(g, 'betas', t);
-    native.nadamStep(arrays, {
+    return calls.nadamStep(bucket, {
       lr: num(g, 'lr', t),
       beta1,
       beta2,
@@ -60,6 +60,6 @@ export class NAdam extends Optimizer {
       momentumDecay: num(g, 'momentum_decay', t),
       decoupledWeightDecay: flag(g, 'decoupled_weight_decay', t),
       maximize: flag(g, 'maximize', t),
-    });
+    }, gradScale);
   }
 }

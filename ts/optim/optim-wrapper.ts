@@ -2,6 +2,8 @@
 // cadence, gradient clipping, lr/momentum reporting. Models compute gradients themselves (no
 // autograd), so the wrapper hands them the factor to scale gradients by instead of scaling a loss tensor.
 
+import { optimizerBuckets, allReduceGradients } from '../dist/data-parallel';
+import { getDist } from '../dist/context';
 import { AnvilError } from '../errors';
 import { getTotalNorm } from './clip-grad';
 import { parseClipGrad, type GradClipper } from './clip-grad-config';
@@ -98,12 +100,33 @@ export class OptimWrapper {
    * counts the backward, and steps and zeroes the gradients when an accumulation window closes.
    */
   updateParams(loss: number): void {
-    this.checkLoss(loss);
-    this.innerCount += 1;
-    if (this.shouldUpdate()) {
+    if (this.countBackward(loss)) {
       this.step();
       this.zeroGrad();
     }
+  }
+
+  /**
+   * `updateParams` with the optimizer's update off the JS thread (`optimizer.stepAsync`): JS can
+   * load the next batch while it runs; resolves once the step is done and the gradients are
+   * zeroed. Until then the model's parameters and gradients must not be touched (no forward).
+   */
+  async updateParamsAsync(loss: number): Promise<void> {
+    if (this.countBackward(loss)) {
+      await this.stepAsync();
+      this.zeroGrad();
+    }
+  }
+
+  /** Counts a backward; true when the accumulation window closes (gradients reduced across ranks). */
+  private countBackward(loss: number): boolean {
+    this.checkLoss(loss);
+    this.innerCount += 1;
+    if (!this.shouldUpdate()) return false;
+    // Distributed: the gradients of all ranks, averaged per bucket, before clipping and the step.
+    const group = getDist();
+    if (group) allReduceGradients(optimizerBuckets(this.optimizer), group);
+    return true;
   }
 
   /**
@@ -130,9 +153,19 @@ export class OptimWrapper {
 
   /** Clips the gradients when `clip_grad` is set (recording `train/grad_norm`), then steps the optimizer. */
   step(): void {
+    this.beforeStep();
+    this.optimizer.step();
+  }
+
+  /** `step` with the optimizer's update on the libuv thread pool (clipping runs first, here). */
+  async stepAsync(): Promise<void> {
+    this.beforeStep();
+    await this.optimizer.stepAsync();
+  }
+
+  private beforeStep(): void {
     if (this.clipper) this.clipGrad(this.clipper);
     else if (this.logGradNorm) this.recordGradNorm();
-    this.optimizer.step();
   }
 
   /** The parameters that require and have a gradient (what clipping and the norm cover). */
@@ -144,7 +177,7 @@ export class OptimWrapper {
   private recordGradNorm(): void {
     const params = this.gradParams();
     if (params.length === 0) return;
-    this.lastGradNorm = getTotalNorm(params, 2);
+    this.lastGradNorm = getTotalNorm(params, 2, { device: this.optimizer.device });
     this.messageHub?.updateScalar('train/grad_norm', this.lastGradNorm);
   }
 
@@ -152,7 +185,7 @@ export class OptimWrapper {
   private clipGrad(clipper: GradClipper): void {
     const params = this.gradParams();
     if (params.length === 0) return;
-    const total = clipper.clip(params);
+    const total = clipper.clip(params, this.optimizer.device);
     if (total !== null) {
       this.lastGradNorm = total;
       this.messageHub?.updateScalar(`train/${clipper.name}`, total);

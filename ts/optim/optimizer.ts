@@ -2,8 +2,9 @@
 // which schedulers and MMEngine read), groups with identical hyper-parameters packed into one
 // bucket, and a fused native step per bucket.
 
+import { cudaKernels, parseDevice, type CudaKernels, type Kernels } from '../cuda/kernels';
 import { AnvilError } from '../errors';
-import type { BucketArrays } from '../native';
+import { native, type BucketArrays, type StepBucket } from '../native';
 import type { Bucket, GradDtype } from '../store/bucket';
 import { packBucket, type Parameter } from '../store/parameter';
 import { camelToSnake } from '../util/names';
@@ -29,6 +30,33 @@ export interface StepOptions {
   gradScale?: number;
 }
 
+/** The optimizer step calls (`native.adamStep` ...), sync or async: `stepBucket` calls one of them. */
+type StepName = 'sgdStep' | 'adamStep' | 'adamaxStep' | 'nadamStep' | 'radamStep' | 'adagradStep' | 'rmspropStep' | 'adadeltaStep' | 'asgdStep' | 'rpropStep' | 'lionStep' | 'lambStep';
+export type StepCalls = {
+  [K in StepName]: (bucket: StepBucket | BucketArrays, options: Parameters<(typeof native)[K]>[1], gradScale?: number | null) => void | Promise<void>;
+};
+
+/** The CPU step calls that run on the libuv thread pool, under the synchronous names. */
+const ASYNC_CALLS: StepCalls = {
+  sgdStep: (b, o, s) => native.sgdStepAsync(registered(b), o, s),
+  adamStep: (b, o, s) => native.adamStepAsync(registered(b), o, s),
+  adamaxStep: (b, o, s) => native.adamaxStepAsync(registered(b), o, s),
+  nadamStep: (b, o, s) => native.nadamStepAsync(registered(b), o, s),
+  radamStep: (b, o, s) => native.radamStepAsync(registered(b), o, s),
+  adagradStep: (b, o, s) => native.adagradStepAsync(registered(b), o, s),
+  rmspropStep: (b, o, s) => native.rmspropStepAsync(registered(b), o, s),
+  adadeltaStep: (b, o, s) => native.adadeltaStepAsync(registered(b), o, s),
+  asgdStep: (b, o, s) => native.asgdStepAsync(registered(b), o, s),
+  rpropStep: (b, o, s) => native.rpropStepAsync(registered(b), o, s),
+  lionStep: (b, o, s) => native.lionStepAsync(registered(b), o, s),
+  lambStep: (b, o, s) => native.lambStepAsync(registered(b), o, s),
+};
+
+function registered(b: StepBucket | BucketArrays): StepBucket {
+  if (!(b instanceof native.StepBucket)) throw new AnvilError('async steps run over a registered bucket (StepBucket)');
+  return b;
+}
+
 export interface OptimizerStateDict {
   state: Record<number, ParamState>;
   param_groups: Array<Record<string, unknown> & { params: number[] }>;
@@ -46,6 +74,16 @@ export abstract class Optimizer {
   private bucketGroups: number[][] = [];
   /** The gradient type every bucket is packed with (null: the parameters' own). */
   private gradDtype: GradDtype | null = null;
+  /** Where steps run: the CPU kernels, or a GPU's (set by `to`). */
+  private deviceName = 'cpu';
+  private gpu: CudaKernels | null = null;
+  /**
+   * Each bucket's arrays registered with the addon once (a step is then one call with the
+   * hyper-parameters only), with the state names they were registered with. Dropped on repack.
+   */
+  private handles: Array<{ bucket: Bucket; key: string; handle: StepBucket } | undefined> = [];
+  /** Set while a `stepAsync` runs: the buffers belong to the worker thread until it settles. */
+  private inFlight = false;
 
   /**
    * `defaults` are torch's constructor defaults; `options` may use torch's snake_case keys
@@ -81,9 +119,46 @@ export abstract class Optimizer {
       else bySignature.set(s, [i]);
     });
     this.bucketGroups = [...bySignature.values()];
+    this.handles = [];
     this.buckets = this.bucketGroups.map((members) => packBucket(members.flatMap((i) => this.paramGroups[i].params), this.gradDtype ?? undefined));
     this.groupBucket = new Array<number>(this.paramGroups.length);
     this.bucketGroups.forEach((members, b) => members.forEach((i) => (this.groupBucket[i] = b)));
+  }
+
+  /** The kernels steps (and GradScaler's passes over this optimizer's gradients) run on: the CPU addon's, or the GPU's after `to('cuda')`. */
+  get kernels(): Kernels {
+    return this.gpu ?? native;
+  }
+
+  /** 'cpu', or 'cuda:N' after `to('cuda:N')`. */
+  get device(): string {
+    return this.deviceName;
+  }
+
+  /**
+   * Runs the steps on `device` ('cpu', 'cuda' or 'cuda:N'; a clear error when CUDA is missing).
+   * On a GPU each bucket's optimizer state lives in device memory; a step uploads the gradients
+   * and copies the updated parameters back (the models run on the host). `stateDict` brings the
+   * state back on demand.
+   */
+  to(device: string): this {
+    this.assertIdle('to');
+    const spec = parseDevice(device, `${this.type}.to`);
+    this.syncStatesFromDevice();
+    this.forgetDeviceCopies();
+    this.gpu = spec.type === 'cuda' ? cudaKernels(spec.index) : null;
+    this.deviceName = spec.type === 'cuda' ? `cuda:${spec.index}` : 'cpu';
+    return this;
+  }
+
+  /** Copies the state kept on the GPU into the host buckets. */
+  private syncStatesFromDevice(): void {
+    if (this.gpu) for (const b of this.buckets) this.gpu.downloadStates(b.params);
+  }
+
+  /** Drops the GPU copies (after the host state changed): the next step uploads afresh. */
+  private forgetDeviceCopies(): void {
+    if (this.gpu) for (const b of this.buckets) this.gpu.forget(b.params);
   }
 
   /** Throws an AnvilError for out-of-range hyper-parameters (torch's checks and wording). */
@@ -105,10 +180,64 @@ export abstract class Optimizer {
   /** Whether torch reports a per-parameter `step` in the state. */
   protected abstract readonly reportsStep: boolean;
 
-  /** Runs the fused native update over one bucket's arrays, with its groups' hyper-parameters. */
-  protected abstract stepBucket(arrays: BucketArrays, group: ParamGroup): void;
+  /**
+   * Runs the fused update over one bucket with its groups' hyper-parameters: `calls.<name>Step(
+   * bucket, options, gradScale)`, returning what it returns (a Promise for `stepAsync`). `bucket`
+   * is the registered bucket on the CPU, the arrays on a GPU.
+   */
+  protected abstract stepBucket(bucket: StepBucket | BucketArrays, group: ParamGroup, gradScale: number, calls: StepCalls): void | Promise<void>;
+
+  /** The factor the kernels multiply gradients by, from the caller's (Lamb folds its global clip in). */
+  protected stepGradScale(gradScale: number): number {
+    return gradScale;
+  }
+
+  /** Refuses `what` while a `stepAsync` is in flight (its worker thread owns the buffers). */
+  protected assertIdle(what: string): void {
+    if (this.inFlight) {
+      throw new AnvilError(`${this.type}.${what}: a stepAsync() of this optimizer is still running; await it first (until it settles the parameters, gradients and state must not be touched)`);
+    }
+  }
+
+  /** Whether a `stepAsync` is running. */
+  get stepping(): boolean {
+    return this.inFlight;
+  }
 
   step(options: StepOptions = {}): void {
+    this.assertIdle('step');
+    const gradScale = this.prepareStep(options);
+    for (let b = 0; b < this.buckets.length; b++) {
+      const g = this.paramGroups[this.bucketGroups[b][0]];
+      this.stepBucket(this.target(b, g, gradScale), g, gradScale, this.kernels);
+    }
+  }
+
+  /**
+   * `step` off the JS thread: each bucket's update runs on the libuv thread pool (and the
+   * kernels' worker threads), so JS keeps running (e.g. loading the next batch) and the
+   * promise resolves when every bucket is done. The result is bit-identical to `step`. Until
+   * it settles, the parameters, gradients and optimizer state must not be read or written from
+   * JS (no forward/backward into them); stepping, `zeroGrad`, `stateDict`, `loadStateDict` and
+   * `setGradDtype` on this optimizer throw. On a GPU it runs as `step` does.
+   */
+  async stepAsync(options: StepOptions = {}): Promise<void> {
+    this.assertIdle('stepAsync');
+    if (this.gpu) return this.step(options);
+    const gradScale = this.prepareStep(options);
+    this.inFlight = true;
+    try {
+      for (let b = 0; b < this.buckets.length; b++) {
+        const g = this.paramGroups[this.bucketGroups[b][0]];
+        await this.stepBucket(this.target(b, g, gradScale), g, gradScale, ASYNC_CALLS);
+      }
+    } finally {
+      this.inFlight = false;
+    }
+  }
+
+  /** Checks the groups, repacks drifted ones, marks frozen parameters; the kernels' grad scale. */
+  private prepareStep(options: StepOptions): number {
     const { gradScale = 1 } = options;
     if (typeof gradScale !== 'number' || Number.isNaN(gradScale)) {
       throw new AnvilError(`${this.type}: gradScale must be a number, got ${String(gradScale)}`);
@@ -118,15 +247,31 @@ export abstract class Optimizer {
     // repack by the current signatures before stepping, so every fused call is one configuration.
     const signatures = this.paramGroups.map((g) => this.signature(g));
     if (this.bucketGroups.some((members) => members.some((i) => signatures[i] !== signatures[members[0]]))) {
+      this.syncStatesFromDevice();
       this.packBySignature(signatures);
     }
     this.bucketGroups.forEach((members, b) => {
       const bucket = this.buckets[b];
       // A frozen parameter has no gradient (torch: requires_grad=False leaves grad None).
       for (const i of members) for (const p of this.paramGroups[i].params) if (!p.requiresGrad) bucket.hasGrad[p.location.index] = 0;
-      const g = this.paramGroups[members[0]];
-      this.stepBucket(bucket.arrays(this.stateNames(g), this.tensorStateNames(g), gradScale), g);
     });
+    return this.stepGradScale(gradScale);
+  }
+
+  /** What bucket `b` is stepped through: its arrays on a GPU, else its registered handle. */
+  private target(b: number, g: ParamGroup, gradScale: number): StepBucket | BucketArrays {
+    const bucket = this.buckets[b];
+    const names = this.stateNames(g);
+    const scalars = this.tensorStateNames(g);
+    if (this.gpu) return bucket.arrays(names, scalars, gradScale);
+    // Staged float32 gradients (half buckets) are rounded into the bits the kernel reads.
+    bucket.flushStagedGrads();
+    const key = scalars.length === 0 ? names.join(',') : `${names.join(',')}|${scalars.join(',')}`;
+    const cached = this.handles[b];
+    if (cached && cached.bucket === bucket && cached.key === key) return cached.handle;
+    const handle = new native.StepBucket(bucket.arrays(names, scalars));
+    this.handles[b] = { bucket, key, handle };
+    return handle;
   }
 
   /**
@@ -134,15 +279,18 @@ export abstract class Optimizer {
    * buckets are repacked with float16/bfloat16 (or float32) gradients over the fp32 values.
    */
   setGradDtype(dtype: GradDtype): void {
+    this.assertIdle('setGradDtype');
     if (!['float32', 'float16', 'bfloat16'].includes(dtype)) {
       throw new AnvilError(`${this.type}: gradient dtype must be float32, float16 or bfloat16, got ${JSON.stringify(dtype)}`);
     }
     this.gradDtype = dtype;
+    this.syncStatesFromDevice();
     this.packBySignature(this.paramGroups.map((g) => this.signature(g)));
   }
 
   /** torch's `zero_grad()` (set_to_none): every gradient becomes absent. */
   zeroGrad(): void {
+    this.assertIdle('zeroGrad');
     for (const b of this.buckets) b.zeroGrad();
   }
 
@@ -153,6 +301,8 @@ export abstract class Optimizer {
 
   /** State of every parameter, keyed by its index over all groups (as torch's state_dict). */
   stateDict(): OptimizerStateDict {
+    this.assertIdle('stateDict');
+    this.syncStatesFromDevice();
     const state: Record<number, ParamState> = {};
     let index = 0;
     const param_groups = this.paramGroups.map((g) => {
@@ -184,6 +334,7 @@ export abstract class Optimizer {
    */
   loadStateDict(stateDict: OptimizerStateDict): void {
     const who = `${this.type}.loadStateDict`;
+    this.assertIdle('loadStateDict');
     const { state, param_groups: saved } = (stateDict ?? {}) as Partial<OptimizerStateDict>;
     if (!Array.isArray(saved) || state === null || typeof state !== 'object') {
       throw new AnvilError(`${who}: expected { state, param_groups } as stateDict() returns`);
@@ -223,6 +374,7 @@ export abstract class Optimizer {
         }
       }
     }
+    this.syncStatesFromDevice();
     groups.forEach((g, i) => {
       const target = this.paramGroups[i];
       for (const k of Object.keys(target)) if (k !== 'params' && !(k in g)) delete target[k];
@@ -242,6 +394,7 @@ export abstract class Optimizer {
         else bucket.stateView(name, index).set(value);
       }
     }
+    this.forgetDeviceCopies();
   }
 }
 

@@ -1,8 +1,8 @@
 // torch.optim.RAdam on the native fused kernel (variance rectification, decoupled weight decay).
 
-import { native, type BucketArrays } from '../native';
+import type { BucketArrays, StepBucket } from '../native';
 import { adamChecks } from './checks';
-import { flag, num, Optimizer, pair, type ParamGroup, type ParamsInput } from './optimizer';
+import { flag, num, Optimizer, pair, type ParamGroup, type StepCalls, type ParamsInput } from './optimizer';
 
 export interface RAdamOptions {
   lr?: number;
@@ -41,10 +41,10 @@ export class RAdam extends Optimizer {
     return ['exp_avg', 'exp_avg_sq'];
   }
 
-  protected stepBucket(arrays: BucketArrays, g: ParamGroup): void {
+  protected stepBucket(bucket: StepBucket | BucketArrays, g: ParamGroup, gradScale: number, calls: StepCalls): void | Promise<void> {
     const t = this.type;
     const [beta1, beta2] = pair(g, 'betas', t);
-    native.radamStep(arrays, {
+    return calls.radamStep(bucket, {
       lr: num(g, 'lr', t),
       beta1,
       beta2,
@@ -52,6 +52,6 @@ export class RAdam extends Optimizer {
       weightDecay: num(g, 'weight_decay', t),
       decoupledWeightDecay: flag(g, 'decoupled_weight_decay', t),
       maximize: flag(g, 'maximize', t),
-    });
+    }, gradScale);
   }
 }

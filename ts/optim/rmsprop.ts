@@ -1,8 +1,8 @@
 // torch.optim.RMSprop on the native fused kernel (centered, momentum).
 
-import { native, type BucketArrays } from '../native';
+import type { BucketArrays, StepBucket } from '../native';
 import { nonNegative } from './checks';
-import { flag, num, Optimizer, type ParamGroup, type ParamsInput } from './optimizer';
+import { flag, num, Optimizer, type ParamGroup, type StepCalls, type ParamsInput } from './optimizer';
 
 export interface RMSpropOptions {
   lr?: number;
@@ -52,9 +52,9 @@ export class RMSprop extends Optimizer {
     return names;
   }
 
-  protected stepBucket(arrays: BucketArrays, g: ParamGroup): void {
+  protected stepBucket(bucket: StepBucket | BucketArrays, g: ParamGroup, gradScale: number, calls: StepCalls): void | Promise<void> {
     const t = this.type;
-    native.rmspropStep(arrays, {
+    return calls.rmspropStep(bucket, {
       lr: num(g, 'lr', t),
       alpha: num(g, 'alpha', t),
       eps: num(g, 'eps', t),
@@ -62,6 +62,6 @@ export class RMSprop extends Optimizer {
       momentum: num(g, 'momentum', t),
       centered: flag(g, 'centered', t),
       maximize: flag(g, 'maximize', t),
-    });
+    }, gradScale);
   }
 }

@@ -1,9 +1,9 @@
 // torch.optim.Rprop on the native fused kernel: per-element `step_size` and `prev` states.
 
 import { AnvilError } from '../errors';
-import { native, type BucketArrays } from '../native';
+import type { BucketArrays, StepBucket } from '../native';
 import { nonNegative } from './checks';
-import { flag, num, Optimizer, pair, type ParamGroup, type ParamsInput } from './optimizer';
+import { flag, num, Optimizer, pair, type ParamGroup, type StepCalls, type ParamsInput } from './optimizer';
 
 export interface RpropOptions {
   lr?: number;
@@ -42,10 +42,10 @@ export class Rprop extends Optimizer {
     return ['prev', 'step_size'];
   }
 
-  protected stepBucket(arrays: BucketArrays, g: ParamGroup): void {
+  protected stepBucket(bucket: StepBucket | BucketArrays, g: ParamGroup, gradScale: number, calls: StepCalls): void | Promise<void> {
     const t = this.type;
     const [etaMinus, etaPlus] = pair(g, 'etas', t);
     const [stepSizeMin, stepSizeMax] = pair(g, 'step_sizes', t);
-    native.rpropStep(arrays, { lr: num(g, 'lr', t), etaMinus, etaPlus, stepSizeMin, stepSizeMax, maximize: flag(g, 'maximize', t) });
+    return calls.rpropStep(bucket, { lr: num(g, 'lr', t), etaMinus, etaPlus, stepSizeMin, stepSizeMax, maximize: flag(g, 'maximize', t) }, gradScale);
   }
 }

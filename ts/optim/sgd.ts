@@ -1,8 +1,8 @@
 // torch.optim.SGD on the native fused kernel.
 
 import { AnvilError } from '../errors';
-import { native, type BucketArrays } from '../native';
-import { flag, num, Optimizer, type ParamGroup, type ParamsInput } from './optimizer';
+import type { BucketArrays, StepBucket } from '../native';
+import { flag, num, Optimizer, type ParamGroup, type StepCalls, type ParamsInput } from './optimizer';
 
 export interface SgdOptions {
   lr?: number;
@@ -49,14 +49,14 @@ export class SGD extends Optimizer {
     return g.momentum !== 0 ? ['momentum_buffer'] : [];
   }
 
-  protected stepBucket(arrays: BucketArrays, g: ParamGroup): void {
-    native.sgdStep(arrays, {
+  protected stepBucket(bucket: StepBucket | BucketArrays, g: ParamGroup, gradScale: number, calls: StepCalls): void | Promise<void> {
+    return calls.sgdStep(bucket, {
       lr: num(g, 'lr', this.type),
       momentum: num(g, 'momentum', this.type),
       dampening: num(g, 'dampening', this.type),
       weightDecay: num(g, 'weight_decay', this.type),
       nesterov: flag(g, 'nesterov', this.type),
       maximize: flag(g, 'maximize', this.type),
-    });
+    }, gradScale);
   }
 }

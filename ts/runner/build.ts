@@ -2,10 +2,14 @@
 // Runner takes, seeding the global generator first so model initialisation is reproducible.
 
 import { buildDataLoader } from '../data';
+import { getDist } from '../dist/context';
+import { syncSeed } from '../dist/data-parallel';
 import { AnvilError } from '../errors';
 import { buildEvaluator } from '../evaluation';
 import type { BaseModel } from '../models/base-model';
+import { parseDevice } from '../cuda/kernels';
 import type { OptimWrapper } from '../optim/optim-wrapper';
+import { OptimWrapperDict } from '../optim/optim-wrapper-dict';
 import { buildOptimWrapper, buildParamSchedulers } from '../optim';
 import { MODELS, setDefaultScope } from '../registry';
 import { describe } from '../registry/registry';
@@ -30,7 +34,9 @@ export function runnerFromConfig(cfg: Record<string, unknown>, options: FromConf
   setDefaultScope(readDefaultScope(cfg.default_scope));
   const loadFrom = readLoadFrom(cfg.load_from);
   const resume = readResume(cfg.resume);
-  const seed = readSeed(cfg.randomness);
+  const group = getDist();
+  // Distributed: rank 0's seed everywhere (a random one differs per process), as MMEngine's sync_random_seed.
+  const seed = group ? syncSeed(readSeed(cfg.randomness), group) : readSeed(cfg.randomness);
   setRandomSeed(seed);
 
   const model = MODELS.build<BaseModel>(cfg.model, 'model');
@@ -41,9 +47,12 @@ export function runnerFromConfig(cfg: Record<string, unknown>, options: FromConf
   if (hasTest) readEvalLoopCfg(cfg.test_cfg, 'test_cfg', 'TestLoop');
   const trainDataloader = cfg.train_dataloader ? buildDataLoader(cfg.train_dataloader, 'train_dataloader', seed) : undefined;
   const optimWrapper = cfg.optim_wrapper ? buildOptimWrapper(cfg.optim_wrapper, model) : undefined;
+  // `device='cuda'`: the optimizers' steps, clipping and loss scaling run on that GPU.
+  const device = readDevice(cfg.device);
+  if (optimWrapper && device !== 'cpu') for (const w of wrappersOf(optimWrapper)) w.optimizer.to(device);
   // Before the schedulers, which take their initial lr from the groups (MMEngine's scale_lr).
   const autoScaleLr = readAutoScaleLr(cfg.auto_scale_lr);
-  const scaleNote = autoScaleLr && optimWrapper && trainDataloader ? scaleLr(autoScaleLr.baseBatchSize, optimWrapper, trainDataloader.batchSize) : null;
+  const scaleNote = autoScaleLr && optimWrapper && trainDataloader ? scaleLr(autoScaleLr.baseBatchSize, optimWrapper, trainDataloader.batchSize * (group?.worldSize ?? 1)) : null;
   const runner = new Runner({
     model,
     workDir: options.workDir !== undefined ? options.workDir : (cfg.work_dir as string | undefined) ?? null,
@@ -68,6 +77,16 @@ export function runnerFromConfig(cfg: Record<string, unknown>, options: FromConf
   });
   if (scaleNote) runner.logger.info(scaleNote);
   return runner;
+}
+
+/** `device`: 'cpu' (default), 'cuda' or 'cuda:N' (a clear error when CUDA is missing). */
+function readDevice(raw: unknown): string {
+  const spec = parseDevice(raw, 'device');
+  return spec.type === 'cuda' ? `cuda:${spec.index}` : 'cpu';
+}
+
+function wrappersOf(w: OptimWrapper | OptimWrapperDict): OptimWrapper[] {
+  return w instanceof OptimWrapperDict ? [...w.optimWrappers.values()] : [w];
 }
 
 /** `load_from`: a checkpoint file or None. */
@@ -107,7 +126,7 @@ function readAutoScaleLr(raw: unknown): { baseBatchSize: number } | null {
 
 /**
  * MMEngine's `scale_lr` (with `auto_scale_lr.enable`): every param group's lr is multiplied by
- * real batch size / `base_batch_size` (one process: the train dataloader's batch size).
+ * real batch size / `base_batch_size` (the train dataloader's batch size times the world size).
  * Returns the line MMEngine logs.
  */
 function scaleLr(baseBatchSize: number, optimWrapper: OptimWrapper, batchSize: number): string {
@@ -131,13 +150,13 @@ function readEvalLoopCfg(raw: unknown, where: string, loop: string): void {
   if (extra.length) throw new AnvilError(`${where}.${extra[0]}: unknown option for ${loop}`);
 }
 
-/** `log_processor`: MMEngine's LogProcessor keys `window_size`, `by_epoch`, `num_digits`. */
+/** `log_processor`: MMEngine's LogProcessor keys `window_size`, `by_epoch`, `num_digits`, `custom_cfg`, `mean_pattern`. */
 function readLogProcessor(raw: unknown): LogProcessor {
   if (raw === undefined || raw === null) return new LogProcessor();
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new AnvilError(`log_processor: expected a dict, got ${describe(raw)}`);
   const { type, ...rest } = raw as Record<string, unknown>;
   if (type !== undefined && type !== 'LogProcessor') throw new AnvilError(`log_processor.type: only LogProcessor is available, got ${describe(type)}`);
-  const accepted = ['window_size', 'by_epoch', 'num_digits'];
+  const accepted = ['window_size', 'by_epoch', 'num_digits', 'custom_cfg', 'mean_pattern'];
   const extra = Object.keys(rest).find((k) => !accepted.includes(k));
   if (extra !== undefined) throw new AnvilError(`log_processor.${extra}: unknown option (accepted: ${accepted.join(', ')})`);
   return new LogProcessor(camelizeKeys(rest));

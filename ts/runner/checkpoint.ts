@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { getDist, isMainProcess } from '../dist/context';
 import { AnvilError } from '../errors';
 import type { BaseModel } from '../models/base-model';
 import { globalRng } from '../util/random';
@@ -124,8 +125,12 @@ export function saveCheckpoint(runner: Runner, file: string, options: SaveCheckp
   const checkpoint = checkpointOf(runner, options);
   runner.callHook('before_save_checkpoint', checkpoint);
   assertFinite(checkpoint.state_dict as Record<string, unknown>, file, (checkpoint.meta as { iter?: unknown }).iter);
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  writeCheckpointFile(file, checkpoint, { tensorInfo: tensorInfo(runner), pauseMidwayMs: saveDelay() });
+  // Distributed: every rank holds the same weights; rank 0 writes, the others wait for the file.
+  if (isMainProcess()) {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    writeCheckpointFile(file, checkpoint, { tensorInfo: tensorInfo(runner), pauseMidwayMs: saveDelay() });
+  }
+  getDist()?.barrier();
 }
 
 /** Copies `stateDict` into the model's tensors; reports (strict: refuses) keys that do not match. */

@@ -57,7 +57,9 @@ export class EpochBasedTrainLoop implements Loop {
     // A resumed run re-enters the epoch of its checkpoint: the batch numbering goes on (the
     // dataloader skips the consumed batches), and an epoch whose batches were all consumed before
     // the checkpoint runs only its end (schedulers, epoch checkpoints, validation), which MMEngine
-    // would instead train again.
+    // would instead train again. (MMEngine 0.10 re-trains a resumed epoch whole, numbering it from
+    // batch 0; as no batch is replayed here, numbering on keeps LoggerHook's every-interval and
+    // end-of-epoch lines where the uninterrupted run has them.)
     let idx = Math.max(0, r.state.iter - r.state.epoch * this.dataloader.length);
     if (idx < this.dataloader.length) {
       for (const batch of this.dataloader) {

@@ -2,6 +2,24 @@
 
 import * as fs from 'node:fs';
 
+let current: Logger | null = null;
+
+/** MMEngine's `MMLogger.get_current_instance()`: the logger of the loop running now, else null. */
+export function currentLogger(): Logger | null {
+  return current;
+}
+
+/** Runs `fn` with `logger` as the current logger (metrics and hooks print their tables through it). */
+export function withCurrentLogger<T>(logger: Logger, fn: () => T): T {
+  const previous = current;
+  current = logger;
+  try {
+    return fn();
+  } finally {
+    current = previous;
+  }
+}
+
 export class Logger {
   constructor(
     private readonly file: string | null,

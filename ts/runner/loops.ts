@@ -4,6 +4,7 @@
 import { AnvilError } from '../errors';
 import type { DataLoader } from '../data/dataloader';
 import type { Evaluator } from '../evaluation/metric';
+import { withCurrentLogger } from './logger';
 import type { Runner } from './runner';
 
 export interface Loop {
@@ -87,8 +88,18 @@ export class ValLoop implements Loop {
   ) {}
 
   run(): Record<string, number> {
+    return withCurrentLogger(this.runner.logger, () => this.runPass());
+  }
+
+  private runPass(): Record<string, number> {
     const r = this.runner;
     const m = this.mode;
+    // As MMEngine's ValLoop: the dataset's metainfo (classes, palette) goes to the metrics and the visualizer.
+    const meta = (this.dataloader.dataset as { metainfo?: Record<string, unknown> }).metainfo;
+    if (meta !== undefined) {
+      this.evaluator.datasetMeta = meta;
+      r.visualizer.datasetMeta = meta;
+    }
     r.callHook(`before_${m}`);
     r.callHook(`before_${m}_epoch`);
     r.model.eval();

@@ -20,6 +20,26 @@ export class HistoryBuffer {
     return vs.length ? vs.reduce((a, b) => a + b, 0) / vs.length : NaN;
   }
 
+  /** Largest of the last `window` values (all when omitted); NaN when empty. */
+  max(window?: number): number {
+    return this.fold(window, (a, b) => (b > a ? b : a));
+  }
+
+  /** Smallest of the last `window` values (all when omitted); NaN when empty. */
+  min(window?: number): number {
+    return this.fold(window, (a, b) => (b < a ? b : a));
+  }
+
+  /** Folds the last `window` values with `pick` (a loop: a spread of a long history would overflow the stack). */
+  private fold(window: number | undefined, pick: (a: number, b: number) => number): number {
+    const n = this.values.length;
+    const from = window === undefined ? 0 : Math.max(0, n - window);
+    if (from >= n) return NaN;
+    let out = this.values[from];
+    for (let i = from + 1; i < n; i++) out = pick(out, this.values[i]);
+    return out;
+  }
+
   current(): number {
     return this.values.length ? this.values[this.values.length - 1] : NaN;
   }

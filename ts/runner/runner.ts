@@ -5,6 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { getDist, isMainProcess } from '../dist/context';
+import { broadcastModel } from '../dist/data-parallel';
+import { DistEvaluator } from '../dist/evaluator';
 import { AnvilError } from '../errors';
 import type { DataLoader } from '../data/dataloader';
 import type { Evaluator } from '../evaluation/metric';
@@ -116,7 +119,8 @@ export class Runner {
     this.logProcessor = options.logProcessor ?? new LogProcessor();
     this.timestamp = timestamp(new Date());
     this.workDir = options.workDir ?? null;
-    this.runDir = this.workDir ? path.join(this.workDir, this.timestamp) : null;
+    // Distributed: only rank 0 keeps a run folder (log, config, vis_data) and prints (MMEngine's master_only).
+    this.runDir = this.workDir && isMainProcess() ? path.join(this.workDir, this.timestamp) : null;
     this.cfg = options.cfg ?? null;
     this.loadFrom = options.loadFrom ?? null;
     this.resume = options.resume ?? false;
@@ -135,13 +139,13 @@ export class Runner {
     }
     if (options.valDataloader || options.valEvaluator) {
       if (!options.valDataloader || !options.valEvaluator) throw new AnvilError('val_dataloader and val_evaluator must be given together');
-      this.valLoop = new ValLoop(this, options.valDataloader, options.valEvaluator);
+      this.valLoop = new ValLoop(this, options.valDataloader, distEvaluator(options.valEvaluator));
     } else {
       this.valLoop = null;
     }
     if (options.testDataloader || options.testEvaluator) {
       if (!options.testDataloader || !options.testEvaluator) throw new AnvilError('test_dataloader and test_evaluator must be given together');
-      this.testLoop = new TestLoop(this, options.testDataloader, options.testEvaluator);
+      this.testLoop = new TestLoop(this, options.testDataloader, distEvaluator(options.testEvaluator));
     } else {
       this.testLoop = null;
     }
@@ -158,7 +162,7 @@ export class Runner {
         this.visualizer.addConfig(options.cfg);
       }
     }
-    this.logger = new Logger(this.runDir ? path.join(this.runDir, `${this.timestamp}.log`) : null, options.echo);
+    this.logger = new Logger(this.runDir ? path.join(this.runDir, `${this.timestamp}.log`) : null, isMainProcess() ? options.echo : () => {});
   }
 
   /** Builds a Runner from a merged config dict (MMEngine's `Runner.from_cfg`). */
@@ -251,6 +255,9 @@ export class Runner {
     this.callHook('before_run');
     // After before_run (EMAHook builds its average there), as MMEngine's load_or_resume.
     loadOrResume(this);
+    // Distributed: every rank starts from rank 0's weights (DDP's broadcast at wrapping).
+    const group = getDist();
+    if (group) broadcastModel(this.model, group);
     this.trainLoop.run();
     this.callHook('after_run');
     return this.model;
@@ -279,6 +286,12 @@ export class Runner {
     this.callHook('after_run');
     return metrics;
   }
+}
+
+/** Distributed: each rank evaluates its shard, the metrics see every rank's outputs (MMEngine's collect_results). */
+function distEvaluator(evaluator: Evaluator): Evaluator {
+  const group = getDist();
+  return group ? new DistEvaluator(evaluator, group) : evaluator;
 }
 
 function timestamp(d: Date): string {

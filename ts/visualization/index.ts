@@ -9,16 +9,22 @@ import { describe } from '../registry/registry';
 import { camelizeKeys } from '../util/names';
 import { LocalVisBackend, type VisBackend } from './local-vis-backend';
 import { SegLocalVisualizer } from './seg-local-visualizer';
+import { TensorboardVisBackend } from './tensorboard-vis-backend';
 import { Visualizer } from './visualizer';
 
+export type { DatasampleImage, VisImage } from './image';
 export { LocalVisBackend } from './local-vis-backend';
-export type { LocalVisBackendOptions, VisBackend } from './local-vis-backend';
-export { SegLocalVisualizer } from './seg-local-visualizer';
+export type { LocalVisBackendOptions } from './local-vis-backend';
+export { SegLocalVisualizer, defaultPalette } from './seg-local-visualizer';
+export { TensorboardVisBackend } from './tensorboard-vis-backend';
+export type { TensorboardVisBackendOptions } from './tensorboard-vis-backend';
+export type { VisBackend } from './vis-backend';
 export type { SegLocalVisualizerOptions } from './seg-local-visualizer';
 export { Visualizer } from './visualizer';
 export type { DatasampleOptions, VisualizerOptions } from './visualizer';
 
 VISBACKENDS.registerClass('LocalVisBackend', LocalVisBackend, { accepts: ['save_dir', 'img_save_dir', 'config_save_file', 'scalar_save_file'] });
+VISBACKENDS.registerClass('TensorboardVisBackend', TensorboardVisBackend, { accepts: ['save_dir'] });
 
 const VISUALIZER_KEYS = ['name', 'vis_backends', 'save_dir'];
 

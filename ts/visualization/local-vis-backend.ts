@@ -1,24 +1,16 @@
 // LocalVisBackend (MMEngine's): writes what the visualizer records into its folder
-// (`<run>/vis_data`): scalars as JSON lines, the config as Python, prediction summaries per sample.
+// (`<run>/vis_data`): scalars as JSON lines, the config as Python, images as PNG files and
+// prediction summaries as JSON, both in `vis_image/<name>_<step>`.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { Config } from '../config';
 import { AnvilError } from '../errors';
+import { checkImage, encodePng, type VisImage } from './image';
+import type { VisBackend } from './vis-backend';
 
-/** What a visualizer hands its backends (MMEngine's BaseVisBackend methods, camelCase). */
-export interface VisBackend {
-  addConfig(cfg: Readonly<Record<string, unknown>>): void;
-  /** A model graph; backends that draw none ignore it, as MMEngine's LocalVisBackend does. */
-  addGraph(model: unknown): void;
-  addScalar(name: string, value: number, step: number): void;
-  /** One record `{...scalars, step}`; with `filePath` it also goes to that file beside the default one. */
-  addScalars(scalars: Readonly<Record<string, number>>, step: number, filePath?: string): void;
-  /** A drawn sample: a JSON summary of the prediction (and ground truth) named `<name>_<step>`. */
-  addPrediction(name: string, summary: Readonly<Record<string, unknown>>, step: number): void;
-  close(): void;
-}
+export type { VisBackend } from './vis-backend';
 
 export interface LocalVisBackendOptions {
   /** The folder; the visualizer sets `<run folder>/vis_data`. Required. */
@@ -88,6 +80,14 @@ export class LocalVisBackend implements VisBackend {
       appendJsonLine(extra, record);
     }
     appendJsonLine(this.scalarSaveFile, record);
+  }
+
+  /** MMEngine's `add_image`: `vis_image/<name>_<step>.png`. */
+  addImage(name: string, image: VisImage, step: number): void {
+    const png = encodePng(checkImage(image, 'LocalVisBackend.addImage'));
+    this.init();
+    fs.mkdirSync(this.imgSaveDir, { recursive: true });
+    fs.writeFileSync(path.join(this.imgSaveDir, `${name}_${step}.png`), png);
   }
 
   addPrediction(name: string, summary: Readonly<Record<string, unknown>>, step: number): void {

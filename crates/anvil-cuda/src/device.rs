@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use cudarc::driver::{CudaContext, CudaFunction, CudaStream};
+use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream};
 
 use crate::error::{guarded, CudaError};
 use crate::kernels::compile_kernels;
@@ -35,8 +35,10 @@ pub struct Device {
     pub ordinal: usize,
     pub(crate) ctx: Arc<CudaContext>,
     pub(crate) stream: Arc<CudaStream>,
-    pub(crate) sgd: CudaFunction,
-    pub(crate) adam: CudaFunction,
+    module: Arc<CudaModule>,
+    functions: Mutex<HashMap<String, CudaFunction>>,
+    /// Passed for kernel pointer arguments a configuration never reads (absent state buffers).
+    pub(crate) unused: CudaSlice<f32>,
 }
 
 impl Device {
@@ -58,16 +60,37 @@ impl Device {
         let device = guarded("opening the GPU", || {
             let ctx = CudaContext::new(ordinal)?;
             let module = ctx.load_module(compile_kernels()?)?;
-            Ok(Arc::new(Device {
-                ordinal,
-                stream: ctx.default_stream(),
-                sgd: module.load_function("sgd_multi")?,
-                adam: module.load_function("adam_multi")?,
-                ctx,
-            }))
+            let stream = ctx.default_stream();
+            Ok(Arc::new(Device { ordinal, unused: stream.alloc_zeros::<f32>(1)?, stream, module, functions: Mutex::default(), ctx }))
         })?;
         cache.insert(ordinal, device.clone());
         Ok(device)
+    }
+
+    /// A kernel of the compiled module by name (looked up once).
+    pub(crate) fn function(&self, name: &str) -> Result<CudaFunction, CudaError> {
+        let mut cache = self.functions.lock().map_err(|_| CudaError::new("kernel cache poisoned"))?;
+        if let Some(f) = cache.get(name) {
+            return Ok(f.clone());
+        }
+        let f = self.module.load_function(name).map_err(|e| CudaError::new(format!("kernel '{name}': {e}")))?;
+        cache.insert(name.to_string(), f.clone());
+        Ok(f)
+    }
+
+    /// Buffers are allocated stream-ordered (cuMemAllocAsync), so freed ones stay in the
+    /// device's memory pool: this returns the pool's unused memory to the driver (torch's
+    /// `cuda.empty_cache`). Memory in use is untouched.
+    pub fn empty_cache(&self) -> Result<(), CudaError> {
+        guarded("empty_cache", || {
+            self.stream.synchronize()?;
+            // SAFETY: the context's own device, and its default pool, which cudarc allocates from.
+            unsafe {
+                let pool = cudarc::driver::result::device::get_default_mem_pool(self.ctx.cu_device())?;
+                cudarc::driver::result::mem_pool::trim_to(pool, 0)?;
+            }
+            Ok(())
+        })
     }
 
     /// Waits for every queued kernel and copy.

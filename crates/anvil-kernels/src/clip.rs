@@ -3,7 +3,7 @@
 
 use crate::elem::{Element, ReadTile, UpdateTile, LANES};
 use crate::error::KernelError;
-use crate::grads::{with_grads, GradList};
+use crate::grads::{with_grads, with_slice, GradData, GradList, GradSlice};
 use crate::scaler::NonFinite;
 use crate::simd::multiversion;
 
@@ -169,8 +169,9 @@ impl ReadTile for Nothing {
     fn tile(&mut self, _: &[f32]) {}
 }
 
-/// One tensor's contribution, before the total is combined: Σ|x|^p for sum orders, max/min |x|
-/// for ±inf, the non-zero count for 0, of the values times `s`. `side` sees the same tiles.
+/// One chunk's contribution to its tensor's, before the total is combined: Σ|x|^p for sum
+/// orders, max/min |x| for ±inf, the non-zero count for 0, of the values times `s`. `side`
+/// sees the same tiles.
 #[inline(always)]
 fn tensor_partial<T: Element, S: ReadTile>(t: &[T], norm: Norm, s: f32, side: &mut S) -> f64 {
     match norm {
@@ -209,6 +210,25 @@ fn tensor_partial<T: Element, S: ReadTile>(t: &[T], norm: Norm, s: f32, side: &m
     }
 }
 
+/// A chunk's partial, and with `check` whether it holds inf or NaN (before scaling), both from
+/// one read of each tile while it is in L1.
+#[inline(always)]
+fn chunk_partial_inline(c: GradSlice<'_>, norm: Norm, s: f32, check: bool) -> (f64, bool) {
+    with_slice!(c, d => {
+        if check {
+            let mut found = NonFinite(false);
+            let part = tensor_partial(d, norm, s, &mut found);
+            (part, found.0)
+        } else {
+            (tensor_partial(d, norm, s, &mut Nothing), false)
+        }
+    })
+}
+
+multiversion! {
+    fn chunk_partial(c: GradSlice<'_>, norm: Norm, s: f32, check: bool) -> (f64, bool) => chunk_partial_inline
+}
+
 /// NaN-propagating max / min, as torch's reductions.
 fn nan_max(a: f64, b: f64) -> f64 {
     if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) }
@@ -222,7 +242,7 @@ fn nan_min(a: f64, b: f64) -> f64 {
 /// tensors, as float32. No tensors: 0. With `norm_type = 0` that counts the tensors holding a
 /// non-zero (or NaN) element, as torch does. Inf and NaN propagate.
 pub fn total_norm(lists: &[GradList<'_>], norm_type: f64) -> Result<f32, KernelError> {
-    combine_norms(lists, Norm::new(norm_type)?, norm_type)
+    combine(lists, Norm::new(norm_type)?, norm_type, 1.0, false).map(|(total, _)| total)
 }
 
 /// The fused AMP step's read pass: the total norm of `value_scale * g` (each product rounded to
@@ -230,62 +250,63 @@ pub fn total_norm(lists: &[GradList<'_>], norm_type: f64) -> Result<f32, KernelE
 /// scaling (torch's found_inf, which a non-finite norm alone does not prove: finite values can
 /// overflow it). One pass over memory: both run on each tile while it is in L1.
 pub fn total_norm_and_check(lists: &[GradList<'_>], norm_type: f64, value_scale: f32) -> Result<(f32, bool), KernelError> {
-    combine_norms_checked(lists, Norm::new(norm_type)?, norm_type, value_scale)
+    combine(lists, Norm::new(norm_type)?, norm_type, value_scale, true)
 }
 
-multiversion! {
-    fn combine_norms(lists: &[GradList<'_>], norm: Norm, norm_type: f64) -> Result<f32, KernelError> => combine_norms_inline
-}
-
-multiversion! {
-    fn combine_norms_checked(lists: &[GradList<'_>], norm: Norm, norm_type: f64, value_scale: f32) -> Result<(f32, bool), KernelError> => combine_norms_checked_inline
-}
-
-#[inline(always)]
-fn combine_norms_inline(lists: &[GradList<'_>], norm: Norm, norm_type: f64) -> Result<f32, KernelError> {
-    combine_with(lists, norm, norm_type, 1.0, &mut Nothing)
-}
-
-#[inline(always)]
-fn combine_norms_checked_inline(lists: &[GradList<'_>], norm: Norm, norm_type: f64, value_scale: f32) -> Result<(f32, bool), KernelError> {
-    let mut check = NonFinite(false);
-    let total = combine_with(lists, norm, norm_type, value_scale, &mut check)?;
-    Ok((total, check.0))
-}
-
-#[inline(always)]
-fn combine_with<S: ReadTile>(lists: &[GradList<'_>], norm: Norm, norm_type: f64, value_scale: f32, side: &mut S) -> Result<f32, KernelError> {
-    let mut total = match norm {
-        Norm::NegInf => f64::INFINITY,
-        _ => 0.0,
+/// The read pass, chunk by chunk (threaded for large lists): chunk partials add up (or max/min)
+/// into their tensor's, in chunk order; tensors' partials combine into the total in order.
+fn combine(lists: &[GradList<'_>], norm: Norm, norm_type: f64, value_scale: f32, check: bool) -> Result<(f32, bool), KernelError> {
+    if norm.needs_elements() && lists.iter().any(|l| l.tensors().any(|r| r.is_empty())) {
+        return Err(KernelError::new(format!(
+            "cannot compute the {} norm of an empty gradient tensor because the operation does not have an identity",
+            py_float(norm_type)
+        )));
+    }
+    let within = |a: f64, b: f64| match norm {
+        Norm::Inf => nan_max(a, b),
+        Norm::NegInf => nan_min(a, b),
+        _ => a + b,
     };
-    let mut count = 0usize;
-    for list in lists {
-        for r in list.tensors() {
-            if r.is_empty() && norm.needs_elements() {
-                return Err(KernelError::new(format!(
-                    "cannot compute the {} norm of an empty gradient tensor because the operation does not have an identity",
-                    py_float(norm_type)
-                )));
-            }
-            let part = with_grads!(&list.data, d => tensor_partial(&d[r], norm, value_scale, side));
-            total = match norm {
-                Norm::Inf => nan_max(total, part),
-                Norm::NegInf => nan_min(total, part),
-                Norm::Zero => total + f64::from(u8::from(part != 0.0)),
-                _ => total + part,
-            };
-            count += 1;
-        }
+    let across = |total: f64, part: f64| match norm {
+        Norm::Inf => nan_max(total, part),
+        Norm::NegInf => nan_min(total, part),
+        Norm::Zero => total + f64::from(u8::from(part != 0.0)),
+        _ => total + part,
+    };
+    let mut total = if norm == Norm::NegInf { f64::INFINITY } else { 0.0 };
+    let mut found = false;
+    let mut tensors = 0usize;
+    // The tensor being summed and its partial so far.
+    let mut current: Option<(usize, f64)> = None;
+    crate::chunks::fold_tensor_chunks(
+        lists,
+        |c| chunk_partial(c, norm, value_scale, check),
+        |t, (part, f)| {
+            found |= f;
+            current = Some(match current {
+                Some((ct, acc)) if ct == t => (t, within(acc, part)),
+                Some((_, acc)) => {
+                    total = across(total, acc);
+                    tensors += 1;
+                    (t, part)
+                }
+                None => (t, part),
+            });
+        },
+    );
+    if let Some((_, acc)) = current {
+        total = across(total, acc);
+        tensors += 1;
     }
-    if count == 0 {
-        return Ok(0.0);
+    if tensors == 0 {
+        return Ok((0.0, found));
     }
-    Ok(match norm {
+    let total = match norm {
         Norm::Two => total.sqrt(),
         Norm::P(p) => total.powf(1.0 / p),
         _ => total,
-    } as f32)
+    };
+    Ok((total as f32, found))
 }
 
 /// torch's `min(max_norm / (total_norm + 1e-6), 1)` in float32 (`max_norm / t` is
@@ -322,27 +343,19 @@ impl UpdateTile for Clamp {
     }
 }
 
-/// Runs an in-place pass over the included tensors, merged into contiguous runs.
 #[inline(always)]
-fn update_lists<U: UpdateTile>(lists: &mut [GradList<'_>], u: &mut U) {
-    for list in lists.iter_mut() {
-        let runs = list.runs();
-        with_grads!(&mut list.data, d => {
-            for r in runs {
-                Element::update_each(&mut d[r], u);
-            }
-        });
-    }
-}
-
-#[inline(always)]
-fn scale_lists(lists: &mut [GradList<'_>], factor: f32) {
-    update_lists(lists, &mut Scale(factor));
+fn scale_run_inline(d: GradData<'_>, factor: f32) {
+    with_grads!(d, d => Element::update_each(d, &mut Scale(factor)));
 }
 
 multiversion! {
-    /// Multiplies every included gradient by `factor` (one write pass; f32 math, one rounding for half types).
-    pub fn scale(lists: &mut [GradList<'_>], factor: f32) -> () => scale_lists
+    fn scale_run(d: GradData<'_>, factor: f32) -> () => scale_run_inline
+}
+
+/// Multiplies every included gradient by `factor` (one write pass, threaded for large lists;
+/// f32 math, one rounding for half types).
+pub fn scale(lists: &mut [GradList<'_>], factor: f32) {
+    crate::chunks::for_each_run_mut(lists, |d| scale_run(d, factor), |()| ());
 }
 
 /// torch's error for `error_if_nonfinite=True`.
@@ -377,12 +390,16 @@ pub fn clip_grad_value(lists: &mut [GradList<'_>], clip_value: f64) {
 }
 
 #[inline(always)]
-fn clamp_lists_inline(lists: &mut [GradList<'_>], lo: f32, hi: f32) {
-    update_lists(lists, &mut Clamp { lo, hi });
+fn clamp_run_inline(d: GradData<'_>, lo: f32, hi: f32) {
+    with_grads!(d, d => Element::update_each(d, &mut Clamp { lo, hi }));
 }
 
 multiversion! {
-    fn clamp_lists(lists: &mut [GradList<'_>], lo: f32, hi: f32) -> () => clamp_lists_inline
+    fn clamp_run(d: GradData<'_>, lo: f32, hi: f32) -> () => clamp_run_inline
+}
+
+fn clamp_lists(lists: &mut [GradList<'_>], lo: f32, hi: f32) {
+    crate::chunks::for_each_run_mut(lists, |d| clamp_run(d, lo, hi), |()| ());
 }
 
 #[cfg(test)]
@@ -525,19 +542,21 @@ mod tests {
     #[test]
     fn dispatched_variants_match_the_baseline_bit_for_bit() {
         // The run-time variant (AVX-512 / AVX2 here) against the same code compiled for baseline x86-64.
-        let mut g: Vec<f32> = (0..5_003).map(|i| ((i * 7919) % 1000) as f32 * 1e-3 - 0.5).collect();
-        for p in [0.0, 1.0, 2.0, 3.0, f64::INFINITY] {
-            let lists = [list(&mut g)];
+        let g: Vec<f32> = (0..5_003).map(|i| ((i * 7919) % 1000) as f32 * 1e-3 - 0.5).collect();
+        let h: Vec<u16> = g.iter().map(|&v| f16::from_f32(v).to_bits()).collect();
+        for p in [0.0, 1.0, 2.0, 3.0, f64::INFINITY, f64::NEG_INFINITY] {
             let norm = Norm::new(p).unwrap();
-            let base = combine_norms_inline(&lists, norm, p).unwrap();
-            assert_eq!(total_norm(&lists, p).unwrap().to_bits(), base.to_bits(), "p={p}");
-            let checked = total_norm_and_check(&lists, p, 1.0).unwrap();
-            assert_eq!((checked.0.to_bits(), checked.1), (base.to_bits(), false), "p={p}");
+            for c in [GradSlice::F32(&g), GradSlice::F16(half::slice::HalfBitsSliceExt::reinterpret_cast(&h[..]))] {
+                for check in [false, true] {
+                    let (a, b) = (chunk_partial(c, norm, 0.5, check), chunk_partial_inline(c, norm, 0.5, check));
+                    assert_eq!((a.0.to_bits(), a.1), (b.0.to_bits(), b.1), "p={p}");
+                }
+            }
         }
         let mut a = g.clone();
         scale(&mut [list(&mut a)], 0.3);
         let mut b = g.clone();
-        scale_lists(&mut [list(&mut b)], 0.3);
+        scale_run_inline(GradData::F32(&mut b), 0.3);
         assert_eq!(a, b);
     }
 
@@ -561,6 +580,59 @@ mod tests {
         let mut h = [f16::INFINITY.to_bits(), f16::from_f32(2.0).to_bits()];
         let l = [GradList::whole(GradData::from_bits(&mut h, Dtype::F16).unwrap())];
         assert_eq!(total_norm_and_check(&l, 1.0, 1.0).unwrap(), (f32::INFINITY, true));
+    }
+
+    /// Lists above the parallel threshold (a tensor spanning several chunks, many small ones, an
+    /// excluded one, fp16 and f32): the norm and the check are the same bits with 1 and 2
+    /// threads, and equal the per-tensor f64 sums they approximate; scaling is exact either way.
+    #[test]
+    fn threads_do_not_change_a_bit() {
+        use crate::threads::{set_num_threads, CHUNK, PARALLEL_MIN};
+        let n = PARALLEL_MIN + 2 * CHUNK + 123;
+        let g: Vec<f32> = (0..n).map(|i| ((i * 7919) % 2001) as f32 * 1e-3 - 1.0).collect();
+        let mut offsets: Vec<u32> = vec![0, 7, (3 * CHUNK + 5) as u32];
+        offsets.extend((1..200).map(|k| (3 * CHUNK + 5 + k * 300) as u32));
+        offsets.push(n as u32);
+        let include: Vec<u8> = (0..offsets.len() - 1).map(|i| u8::from(i != 1)).collect();
+        let h: Vec<u16> = g.iter().map(|&v| f16::from_f32(v * 8.0).to_bits()).collect();
+        let run = |threads: usize| {
+            set_num_threads(threads).unwrap();
+            let (mut a, mut b) = (g.clone(), h.clone());
+            let lists = [
+                GradList::new(GradData::F32(&mut a), Some(&offsets), Some(&include)).unwrap(),
+                GradList::new(GradData::from_bits(&mut b, Dtype::F16).unwrap(), Some(&offsets), Some(&include)).unwrap(),
+            ];
+            let norms: Vec<(u32, bool)> = [0.0, 1.0, 2.0, 3.0, f64::INFINITY, f64::NEG_INFINITY]
+                .iter()
+                .map(|&p| {
+                    let (v, found) = total_norm_and_check(&lists, p, 0.125).unwrap();
+                    (v.to_bits(), found)
+                })
+                .collect();
+            let mut lists = lists;
+            scale(&mut lists, 0.75);
+            unscale_check(&mut lists);
+            (norms, a, b)
+        };
+        let one = run(1);
+        let two = run(2);
+        set_num_threads(0).unwrap();
+        assert!(one == two, "results differ between 1 and 2 threads");
+        // The 2-norm against an f64 reference over the included tensors of both lists.
+        let mut want = 0.0f64;
+        for (_, w) in offsets.windows(2).enumerate().filter(|(i, _)| include[*i] != 0) {
+            for k in w[0] as usize..w[1] as usize {
+                want += f64::from(g[k] * 0.125).powi(2) + f64::from(f16::from_bits(h[k]).to_f32() * 0.125).powi(2);
+            }
+        }
+        let got = f64::from(f32::from_bits(one.0[2].0));
+        assert!((got - want.sqrt()).abs() / got < 1e-6, "{got} vs {}", want.sqrt());
+        assert_eq!(one.1[3], g[3] * 0.75);
+        assert_eq!(one.1[100], g[100], "tensor 1 is excluded");
+    }
+
+    fn unscale_check(lists: &mut [GradList<'_>]) {
+        assert!(!crate::scaler::unscale(lists, 1.0));
     }
 
     #[test]

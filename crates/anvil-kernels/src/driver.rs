@@ -1,12 +1,15 @@
 //! The one multi-tensor driver every optimizer runs through: it checks a bucket's layout once,
 //! then walks its tensors, skipping those without a gradient (torch skips `grad is None`),
 //! advancing each tensor's own step counter and per-tensor scalar state, and handing disjoint
-//! slices to an element kernel, with gradients of any `Element` type widened to f32 and scaled.
+//! slices to an element kernel, which reads gradients of any `Element` type widened to f32 and
+//! scaled in its own element loop (`GradRun`).
 
 use std::any::TypeId;
 
-use crate::elem::{Element, TILE};
+use crate::elem::{Element, GradRun, Plain, Scaled};
 use crate::error::KernelError;
+use crate::simd::multiversion;
+use crate::threads::{CHUNK, PARALLEL_MIN};
 
 /// Most state tensors any optimizer keeps per parameter (Adam with amsgrad keeps three).
 pub const MAX_STATES: usize = 4;
@@ -37,6 +40,20 @@ impl<'a, G> Bucket<'a, G> {
     pub fn new(params: &'a mut [f32], grads: &'a [G], offsets: &'a [u32], steps: &'a mut [u32], has_grad: &'a [u8]) -> Self {
         Bucket { params, grads, grad_scale: 1.0, states: Vec::new(), tensor_states: Vec::new(), offsets, steps, has_grad }
     }
+}
+
+/// A `Bucket` whose state lists are borrowed (from a stack array): what `step_borrowed` takes,
+/// so a caller that keeps its buffers (the addon's bucket handle) steps without allocating.
+/// The lists' slices are moved out while stepping (left empty).
+pub struct BucketRef<'a, 'l, G = f32> {
+    pub params: &'a mut [f32],
+    pub grads: &'a [G],
+    pub grad_scale: f32,
+    pub states: &'l mut [&'a mut [f32]],
+    pub tensor_states: &'l mut [&'a mut [f64]],
+    pub offsets: &'a [u32],
+    pub steps: &'a mut [u32],
+    pub has_grad: &'a [u8],
 }
 
 /// Partial sums a kernel's first pass returns per chunk; the driver adds them up over a tensor
@@ -70,9 +87,12 @@ pub trait ElementKernel: Sync {
     }
     /// Per-tensor constants for the tensor's `step` (already advanced, so 1 on its first update).
     /// `tensor_state` is this tensor's scalar state: read it, and write its new value.
+    /// Without per-tensor state it must depend on `step` only (the driver reuses the result
+    /// for the next tensor at the same step).
     fn scalars(&self, step: u32, tensor_state: &mut [f64]) -> Self::Scalars;
-    /// Updates one contiguous run of elements; every slice has the same length.
-    fn update(&self, s: &Self::Scalars, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) -> Self::Sums;
+    /// Updates one contiguous run of elements; every slice has `grads.len()` elements.
+    /// `grads` yields f32 values (widened and scaled in the element loop): zip `grads.values()`.
+    fn update<R: GradRun>(&self, s: &Self::Scalars, params: &mut [f32], grads: R, states: &mut [&mut [f32]]) -> Self::Sums;
     /// Whether `finish` runs: a second pass over each tensor once its `Sums` are complete.
     fn two_pass(&self) -> bool {
         false
@@ -80,12 +100,6 @@ pub trait ElementKernel: Sync {
     /// The second pass over one run (gradients are not read again: state carries what is needed).
     fn finish(&self, _s: &Self::Scalars, _sums: Self::Sums, _params: &mut [f32], _states: &mut [&mut [f32]]) {}
 }
-
-/// Element runs handed to the kernel at a time, and the unit of work a thread takes.
-const CHUNK: usize = 1 << 16;
-
-/// Buckets smaller than this run on the calling thread: waking workers costs more than it saves.
-const PARALLEL_MIN: usize = 1 << 18;
 
 /// One stepped tensor: its scalars for this step and its slices.
 struct Tensor<'a, S, G> {
@@ -103,19 +117,31 @@ struct Work<'a, G> {
     states: [&'a mut [f32]; MAX_STATES],
 }
 
+/// Steps every tensor of `bucket` that has a gradient.
 pub fn step<K, G>(kernel: &K, bucket: Bucket<'_, G>) -> Result<(), KernelError>
 where
     K: ElementKernel,
-    G: Element + Sync,
+    G: Element,
+{
+    let Bucket { params, grads, grad_scale, mut states, mut tensor_states, offsets, steps, has_grad } = bucket;
+    step_borrowed(kernel, BucketRef { params, grads, grad_scale, states: &mut states, tensor_states: &mut tensor_states, offsets, steps, has_grad })
+}
+
+/// `step` over borrowed state lists: allocates nothing unless the bucket is large enough to be
+/// split across threads.
+pub fn step_borrowed<K, G>(kernel: &K, bucket: BucketRef<'_, '_, G>) -> Result<(), KernelError>
+where
+    K: ElementKernel,
+    G: Element,
 {
     let n = bucket.params.len();
-    validate(kernel, n, bucket.grads.len(), &bucket.states, &bucket.tensor_states, bucket.offsets, bucket.steps.len(), bucket.has_grad.len())?;
+    validate(kernel, n, bucket.grads.len(), bucket.states, bucket.tensor_states, bucket.offsets, bucket.steps.len(), bucket.has_grad.len())?;
     let grad_scale = bucket.grad_scale;
     let n_states = kernel.state_count();
     match (n >= PARALLEL_MIN).then(crate::threads::pool).flatten() {
         None => walk(kernel, bucket, |t| run_tensor(kernel, t, grad_scale, n_states)),
         Some(pool) => {
-            // The only allocation of a step, and only for buckets large enough to split.
+            // The only allocations of a step, and only for buckets large enough to split.
             let mut tensors = Vec::new();
             walk(kernel, bucket, |t| tensors.push(t));
             pool.install(|| run_parallel(kernel, tensors, grad_scale, n_states));
@@ -126,15 +152,17 @@ where
 
 /// Walks the bucket's tensors, advancing the step and per-tensor state of those with a
 /// gradient and handing each of them, with disjoint slices, to `visit`.
-fn walk<'a, K: ElementKernel, G>(kernel: &K, bucket: Bucket<'a, G>, mut visit: impl FnMut(Tensor<'a, K::Scalars, G>)) {
-    let Bucket { params, grads, states, mut tensor_states, offsets, steps, has_grad, .. } = bucket;
+fn walk<'a, K: ElementKernel, G>(kernel: &K, bucket: BucketRef<'a, '_, G>, mut visit: impl FnMut(Tensor<'a, K::Scalars, G>)) {
+    let BucketRef { params, grads, states, tensor_states, offsets, steps, has_grad, .. } = bucket;
     let (n_states, n_tensor_states) = (kernel.state_count(), kernel.tensor_state_count());
     let mut params_rest = params;
     let mut grads_rest = grads;
     let mut states_rest: [&mut [f32]; MAX_STATES] = Default::default();
-    for (slot, s) in states_rest.iter_mut().zip(states) {
-        *slot = s;
+    for (slot, s) in states_rest.iter_mut().zip(states.iter_mut()) {
+        *slot = std::mem::take(s);
     }
+    // Scalars without per-tensor state depend on the step only: tensors stepped together share it.
+    let mut last: Option<(u32, K::Scalars)> = None;
     for (i, window) in offsets.windows(2).enumerate() {
         let len = (window[1] - window[0]) as usize;
         let (p, rest) = std::mem::take(&mut params_rest).split_at_mut(len);
@@ -151,14 +179,21 @@ fn walk<'a, K: ElementKernel, G>(kernel: &K, bucket: Bucket<'a, G>, mut visit: i
             continue;
         }
         steps[i] += 1;
-        let mut scalar_state = [0.0f64; MAX_TENSOR_STATES];
-        for (v, ts) in scalar_state.iter_mut().zip(&tensor_states) {
-            *v = ts[i];
-        }
-        let scalars = kernel.scalars(steps[i], &mut scalar_state[..n_tensor_states]);
-        for (v, ts) in scalar_state.iter().zip(tensor_states.iter_mut()) {
-            ts[i] = *v;
-        }
+        let scalars = match last {
+            Some((step, s)) if n_tensor_states == 0 && step == steps[i] => s,
+            _ => {
+                let mut scalar_state = [0.0f64; MAX_TENSOR_STATES];
+                for (v, ts) in scalar_state.iter_mut().zip(tensor_states.iter()) {
+                    *v = ts[i];
+                }
+                let s = kernel.scalars(steps[i], &mut scalar_state[..n_tensor_states]);
+                for (v, ts) in scalar_state.iter().zip(tensor_states.iter_mut()) {
+                    ts[i] = *v;
+                }
+                last = Some((steps[i], s));
+                s
+            }
+        };
         visit(Tensor { scalars, params: p, grads: g, states: views });
     }
 }
@@ -188,7 +223,7 @@ fn run_tensor<K: ElementKernel, G: Element>(kernel: &K, t: Tensor<'_, K::Scalars
 fn run_parallel<K, G>(kernel: &K, tensors: Vec<Tensor<'_, K::Scalars, G>>, grad_scale: f32, n_states: usize)
 where
     K: ElementKernel,
-    G: Element + Sync,
+    G: Element,
 {
     use rayon::prelude::*;
     let mut scalars = Vec::with_capacity(tensors.len());
@@ -224,52 +259,18 @@ where
     }
 }
 
-/// `update_chunk` compiled for the widest vector unit of this CPU (the prebuilt addon targets
-/// baseline x86-64). No fast-math: every variant gives the same bits.
-fn update_dispatched<K: ElementKernel, G: Element>(kernel: &K, s: &K::Scalars, p: &mut [f32], g: &[G], grad_scale: f32, states: &mut [&mut [f32]]) -> K::Sums {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
-        unsafe fn avx512<K: ElementKernel, G: Element>(kernel: &K, s: &K::Scalars, p: &mut [f32], g: &[G], gs: f32, st: &mut [&mut [f32]]) -> K::Sums {
-            update_chunk(kernel, s, p, g, gs, st)
-        }
-        #[target_feature(enable = "avx2")]
-        unsafe fn avx2<K: ElementKernel, G: Element>(kernel: &K, s: &K::Scalars, p: &mut [f32], g: &[G], gs: f32, st: &mut [&mut [f32]]) -> K::Sums {
-            update_chunk(kernel, s, p, g, gs, st)
-        }
-        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bw") {
-            // SAFETY: the CPU has the features this variant is compiled for.
-            return unsafe { avx512(kernel, s, p, g, grad_scale, states) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: as above.
-            return unsafe { avx2(kernel, s, p, g, grad_scale, states) };
-        }
-    }
-    update_chunk(kernel, s, p, g, grad_scale, states)
+multiversion! {
+    /// `update_chunk` compiled for the widest vector unit of this CPU.
+    fn update_dispatched<K: ElementKernel, G: Element>(kernel: &K, s: &K::Scalars, p: &mut [f32], g: &[G], grad_scale: f32, states: &mut [&mut [f32]]) -> K::Sums => update_chunk
 }
 
-/// `ElementKernel::finish`, dispatched as `update_dispatched`.
-fn finish_dispatched<K: ElementKernel>(kernel: &K, s: &K::Scalars, sums: K::Sums, p: &mut [f32], states: &mut [&mut [f32]]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
-        unsafe fn avx512<K: ElementKernel>(kernel: &K, s: &K::Scalars, sums: K::Sums, p: &mut [f32], st: &mut [&mut [f32]]) {
-            kernel.finish(s, sums, p, st)
-        }
-        #[target_feature(enable = "avx2")]
-        unsafe fn avx2<K: ElementKernel>(kernel: &K, s: &K::Scalars, sums: K::Sums, p: &mut [f32], st: &mut [&mut [f32]]) {
-            kernel.finish(s, sums, p, st)
-        }
-        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bw") {
-            // SAFETY: the CPU has the features this variant is compiled for.
-            return unsafe { avx512(kernel, s, sums, p, states) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: as above.
-            return unsafe { avx2(kernel, s, sums, p, states) };
-        }
-    }
+multiversion! {
+    /// `ElementKernel::finish`, dispatched as `update_dispatched`.
+    fn finish_dispatched<K: ElementKernel>(kernel: &K, s: &K::Scalars, sums: K::Sums, p: &mut [f32], states: &mut [&mut [f32]]) -> () => finish_chunk
+}
+
+#[inline(always)]
+fn finish_chunk<K: ElementKernel>(kernel: &K, s: &K::Scalars, sums: K::Sums, p: &mut [f32], states: &mut [&mut [f32]]) {
     kernel.finish(s, sums, p, states)
 }
 
@@ -281,8 +282,8 @@ fn sub_views<'v>(views: &'v mut [&mut [f32]], start: usize, end: usize) -> [&'v 
     chunk
 }
 
-/// f32 gradients at scale 1 go to the kernel in place; anything else is widened and scaled
-/// into a stack tile first, so no kernel has a loop per gradient type.
+/// f32 gradients at scale 1 go to the kernel as they are; anything else is widened and scaled
+/// by the kernel's element loop as it reads them (in registers, no staging copy).
 #[inline(always)]
 fn update_chunk<K: ElementKernel, G: Element>(
     kernel: &K,
@@ -294,39 +295,10 @@ fn update_chunk<K: ElementKernel, G: Element>(
 ) -> K::Sums {
     if grad_scale == 1.0 {
         if let Some(g) = as_f32(grads) {
-            return kernel.update(s, params, g, states);
+            return kernel.update(s, params, Plain(g), states);
         }
     }
-    let mut sums = K::Sums::default();
-    let mut scaled = [0.0f32; TILE];
-    let mut params = params;
-    let n_states = states.len();
-    let mut rest: [&mut [f32]; MAX_STATES] = Default::default();
-    for (r, st) in rest.iter_mut().zip(states.iter_mut()) {
-        *r = &mut st[..];
-    }
-    G::read_tiles(grads, |tile| {
-        let n = tile.len();
-        let g = if grad_scale == 1.0 {
-            tile
-        } else {
-            let out = &mut scaled[..n];
-            for (o, &t) in out.iter_mut().zip(tile) {
-                *o = t * grad_scale;
-            }
-            &*out
-        };
-        let (p, p_rest) = std::mem::take(&mut params).split_at_mut(n);
-        params = p_rest;
-        let mut tile_states: [&mut [f32]; MAX_STATES] = Default::default();
-        for (ts, r) in tile_states.iter_mut().zip(rest.iter_mut()).take(n_states) {
-            let (head, tail) = std::mem::take(r).split_at_mut(n);
-            *ts = head;
-            *r = tail;
-        }
-        sums = sums.merge(kernel.update(s, p, g, &mut tile_states[..n_states]));
-    });
-    sums
+    kernel.update(s, params, Scaled { data: grads, scale: grad_scale }, states)
 }
 
 /// The slice itself when the gradient type is f32.
@@ -414,13 +386,13 @@ mod tests {
         fn scalars(&self, step: u32, ts: &mut [f64]) {
             ts[0] += f64::from(step);
         }
-        fn update(&self, _: &(), params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) -> [f64; 2] {
+        fn update<R: GradRun>(&self, _: &(), params: &mut [f32], grads: R, states: &mut [&mut [f32]]) -> [f64; 2] {
             let [seen] = states else { unreachable!() };
-            for ((p, &g), s) in params.iter_mut().zip(grads).zip(seen.iter_mut()) {
+            for ((p, g), s) in params.iter_mut().zip(grads.values()).zip(seen.iter_mut()) {
                 *p -= g;
                 *s += 1.0;
             }
-            [grads.iter().map(|&g| f64::from(g)).sum(), 1.0]
+            [grads.values().map(f64::from).sum(), 1.0]
         }
         fn two_pass(&self) -> bool {
             true

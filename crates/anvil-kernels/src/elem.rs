@@ -1,5 +1,6 @@
-//! Gradient element types: f32, and fp16/bf16 held as raw bits. Kernels see every type as f32
-//! runs of at most `TILE` elements; half-precision tiles are widened on the stack and rounded back.
+//! Gradient element types: f32, and fp16/bf16 held as raw bits. Optimizer kernels read them
+//! through a `GradRun`, widened (and scaled) in registers inside their element loop; reductions
+//! and in-place passes see f32 runs of at most `TILE` elements (half tiles are rounded back).
 
 use half::slice::HalfFloatSliceExt;
 use half::{bf16, f16};
@@ -23,6 +24,9 @@ pub trait UpdateTile {
 }
 
 pub trait Element: Copy + Send + Sync + 'static {
+    /// The value as f32 (exact for every type): written on bits, branch-free, so element loops
+    /// that call it vectorize, and every run-time dispatched variant gives the same bits.
+    fn widen(self) -> f32;
     /// Calls `r.tile` on consecutive f32 runs (at most `TILE` long) holding the values of `data`.
     fn read_each<R: ReadTile>(data: &[Self], r: &mut R);
     /// Calls `u.tile` on f32 runs of `data` and stores back what it leaves there, rounded to
@@ -39,6 +43,82 @@ pub trait Element: Copy + Send + Sync + 'static {
     #[inline(always)]
     fn update_tiles(data: &mut [Self], f: impl FnMut(&mut [f32])) {
         Self::update_each(data, &mut UpdateFn(f));
+    }
+}
+
+/// Gradients as an optimizer kernel reads them: a run of f32 values computed as the element
+/// loop goes (widened from fp16/bf16 bits and multiplied by the step's `grad_scale`, in
+/// registers), so no gradient type or scale needs a staging copy or a loop of its own.
+pub trait GradRun: Copy + Send + Sync {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn split_at(self, mid: usize) -> (Self, Self);
+    /// The values in order (zip it with the other slices: it vectorizes like a slice iterator).
+    fn values(self) -> impl Iterator<Item = f32> + Clone;
+    /// Consecutive whole groups of `N` values (reductions with `N` accumulators); the
+    /// `len() % N` values left over are `split_at(len() / N * N).1`.
+    fn lanes<const N: usize>(self) -> impl Iterator<Item = [f32; N]>;
+}
+
+/// f32 gradients read as they are (no scale).
+#[derive(Clone, Copy)]
+pub struct Plain<'a>(pub &'a [f32]);
+
+impl GradRun for Plain<'_> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    #[inline(always)]
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (a, b) = self.0.split_at(mid);
+        (Plain(a), Plain(b))
+    }
+
+    #[inline(always)]
+    fn values(self) -> impl Iterator<Item = f32> + Clone {
+        self.0.iter().copied()
+    }
+
+    #[inline(always)]
+    fn lanes<const N: usize>(self) -> impl Iterator<Item = [f32; N]> {
+        self.0.as_chunks::<N>().0.iter().copied()
+    }
+}
+
+/// Gradients of any element type, widened and multiplied by `scale` (one f32 rounding, as a
+/// separate unscale pass would store them).
+#[derive(Clone, Copy)]
+pub struct Scaled<'a, G> {
+    pub data: &'a [G],
+    pub scale: f32,
+}
+
+impl<G: Element> GradRun for Scaled<'_, G> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    #[inline(always)]
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (a, b) = self.data.split_at(mid);
+        (Scaled { data: a, scale: self.scale }, Scaled { data: b, scale: self.scale })
+    }
+
+    #[inline(always)]
+    fn values(self) -> impl Iterator<Item = f32> + Clone {
+        let scale = self.scale;
+        self.data.iter().map(move |g| g.widen() * scale)
+    }
+
+    #[inline(always)]
+    fn lanes<const N: usize>(self) -> impl Iterator<Item = [f32; N]> {
+        let scale = self.scale;
+        self.data.as_chunks::<N>().0.iter().map(move |c| std::array::from_fn(|j| c[j].widen() * scale))
     }
 }
 
@@ -62,6 +142,11 @@ impl<F: FnMut(&mut [f32])> UpdateTile for UpdateFn<F> {
 
 impl Element for f32 {
     #[inline(always)]
+    fn widen(self) -> f32 {
+        self
+    }
+
+    #[inline(always)]
     fn read_each<R: ReadTile>(data: &[f32], r: &mut R) {
         for t in data.chunks(TILE) {
             r.tile(t);
@@ -76,14 +161,22 @@ impl Element for f32 {
     }
 }
 
-// fp16 conversions go through `half`, which uses F16C when the CPU has it (checked at run time).
+// fp16 widens in registers (`f16_bits_to_f32`, vectorized with the surrounding loop); narrowing
+// goes through `half`, which uses F16C when the CPU has it (checked at run time).
 impl Element for f16 {
+    #[inline(always)]
+    fn widen(self) -> f32 {
+        f16_bits_to_f32(self.to_bits())
+    }
+
     #[inline(always)]
     fn read_each<R: ReadTile>(data: &[f16], r: &mut R) {
         let mut buf = [0.0f32; TILE];
         for t in data.chunks(TILE) {
             let b = &mut buf[..t.len()];
-            t.convert_to_f32_slice(b);
+            for (d, s) in b.iter_mut().zip(t) {
+                *d = s.widen();
+            }
             r.tile(b);
         }
     }
@@ -103,6 +196,11 @@ impl Element for f16 {
 // bf16 is the top half of an f32: widening is a shift, narrowing rounds to nearest even. Written
 // on bits (branch-free) so the loops vectorize; `half` converts bf16 one element at a time.
 impl Element for bf16 {
+    #[inline(always)]
+    fn widen(self) -> f32 {
+        bf16_bits_to_f32(self.to_bits())
+    }
+
     #[inline(always)]
     fn read_each<R: ReadTile>(data: &[bf16], r: &mut R) {
         let mut buf = [0.0f32; TILE];
@@ -131,6 +229,27 @@ impl Element for bf16 {
     }
 }
 
+/// fp16 bits to f32, exactly: normal numbers re-bias the exponent (+112) on the bits, subnormals
+/// are their integer mantissa times 2^-24 (an int conversion and a multiply of normal numbers, so
+/// no denormal operand slows the loop), inf/NaN keep their payload. Branch-free selects.
+#[inline(always)]
+fn f16_bits_to_f32(bits: u16) -> f32 {
+    let h = u32::from(bits);
+    let magnitude = h & 0x7fff;
+    let sign = (h & 0x8000) << 16;
+    let normal = (magnitude << 13) + (112 << 23);
+    let subnormal = ((magnitude as i32) as f32 * (1.0 / 16_777_216.0)).to_bits();
+    let inf_nan = (magnitude << 13) | 0x7f80_0000;
+    let bits = if magnitude < 0x0400 {
+        subnormal
+    } else if magnitude >= 0x7c00 {
+        inf_nan
+    } else {
+        normal
+    };
+    f32::from_bits(bits | sign)
+}
+
 #[inline(always)]
 fn bf16_bits_to_f32(bits: u16) -> f32 {
     f32::from_bits(u32::from(bits) << 16)
@@ -157,6 +276,34 @@ mod tests {
             let reference = bf16::from_f32(v).to_bits();
             assert_eq!(ours, reference, "{v}");
         }
+    }
+
+    #[test]
+    fn fp16_widening_is_exact_for_every_bit_pattern() {
+        for bits in 0..=u16::MAX {
+            let ours = f16_bits_to_f32(bits);
+            let reference = f16::from_bits(bits).to_f32();
+            if reference.is_nan() {
+                assert!(ours.is_nan() && ours.to_bits() >> 31 == u32::from(bits >> 15), "{bits:#06x}");
+            } else {
+                assert_eq!(ours.to_bits(), reference.to_bits(), "{bits:#06x}");
+            }
+        }
+    }
+
+    #[test]
+    fn grad_runs_widen_and_scale_in_order() {
+        let h: Vec<f16> = (0..37).map(|i| f16::from_f32(i as f32 - 18.0)).collect();
+        let run = Scaled { data: &h[..], scale: 0.5 };
+        let want: Vec<f32> = (0..37).map(|i| (i as f32 - 18.0) * 0.5).collect();
+        assert_eq!(run.values().collect::<Vec<_>>(), want);
+        let lanes: Vec<[f32; 16]> = run.lanes::<16>().collect();
+        assert_eq!(lanes.len(), 2);
+        assert_eq!(lanes[1][..], want[16..32]);
+        let (_, rest) = run.split_at(32);
+        assert_eq!(rest.values().collect::<Vec<_>>(), want[32..]);
+        let f = [1.0f32, -2.0];
+        assert_eq!(Plain(&f).values().collect::<Vec<_>>(), f);
     }
 
     #[test]

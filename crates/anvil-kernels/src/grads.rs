@@ -57,6 +57,53 @@ impl<'a> GradData<'a> {
     }
 }
 
+/// A read-only run of one gradient buffer (a chunk handed to a worker thread).
+#[derive(Clone, Copy)]
+pub enum GradSlice<'a> {
+    F32(&'a [f32]),
+    F16(&'a [f16]),
+    Bf16(&'a [bf16]),
+}
+
+impl GradData<'_> {
+    /// Elements `r` of the buffer, read-only.
+    pub fn slice(&self, r: Range<usize>) -> GradSlice<'_> {
+        match self {
+            GradData::F32(d) => GradSlice::F32(&d[r]),
+            GradData::F16(d) => GradSlice::F16(&d[r]),
+            GradData::Bf16(d) => GradSlice::Bf16(&d[r]),
+        }
+    }
+
+    /// Elements `r` of the buffer, writable.
+    pub fn slice_mut(&mut self, r: Range<usize>) -> GradData<'_> {
+        match self {
+            GradData::F32(d) => GradData::F32(&mut d[r]),
+            GradData::F16(d) => GradData::F16(&mut d[r]),
+            GradData::Bf16(d) => GradData::Bf16(&mut d[r]),
+        }
+    }
+
+    /// The buffer cut at ascending, disjoint `ranges`: one mutable view per range, in order.
+    pub fn cut<'s>(&'s mut self, ranges: impl Iterator<Item = Range<usize>>, out: &mut Vec<GradData<'s>>) {
+        fn cut_typed<'s, T>(mut d: &'s mut [T], ranges: impl Iterator<Item = Range<usize>>, wrap: fn(&'s mut [T]) -> GradData<'s>, out: &mut Vec<GradData<'s>>) {
+            let mut at = 0;
+            for r in ranges {
+                let (_, rest) = std::mem::take(&mut d).split_at_mut(r.start - at);
+                let (piece, rest) = rest.split_at_mut(r.end - r.start);
+                out.push(wrap(piece));
+                d = rest;
+                at = r.end;
+            }
+        }
+        match self {
+            GradData::F32(d) => cut_typed(d, ranges, GradData::F32, out),
+            GradData::F16(d) => cut_typed(d, ranges, GradData::F16, out),
+            GradData::Bf16(d) => cut_typed(d, ranges, GradData::Bf16, out),
+        }
+    }
+}
+
 /// Runs `$body` with `$d` bound to the typed slice (`&mut [f32]`, `&mut [f16]` or `&mut [bf16]`),
 /// so one generic kernel serves every element type.
 macro_rules! with_grads {
@@ -69,6 +116,18 @@ macro_rules! with_grads {
     };
 }
 pub(crate) use with_grads;
+
+/// `with_grads!` for a `GradSlice`.
+macro_rules! with_slice {
+    ($slice:expr, $d:ident => $body:expr) => {
+        match $slice {
+            $crate::grads::GradSlice::F32($d) => $body,
+            $crate::grads::GradSlice::F16($d) => $body,
+            $crate::grads::GradSlice::Bf16($d) => $body,
+        }
+    };
+}
+pub(crate) use with_slice;
 
 /// Tensor `i` spans `offsets[i]..offsets[i + 1]` of `data` and takes part when `include[i] != 0`
 /// (a bucket passes its `hasGrad` flags: torch skips `grad is None`). Without offsets the whole

@@ -1,6 +1,7 @@
 //! Anvil's numeric core: a generic multi-tensor driver and the element kernels it runs.
 //! Pure Rust on flat `f32` buffers; the napi crate and the CUDA crate sit on top of it.
 
+mod chunks;
 pub mod clip;
 pub mod driver;
 pub mod elem;

@@ -3,6 +3,7 @@
 //! states) and trivial math, run through the same driver, threads and chunking.
 
 use crate::driver::ElementKernel;
+use crate::elem::GradRun;
 
 pub struct StreamProbe {
     /// State buffers streamed besides params and grads (AdamW: 2, SGD with momentum: 1).
@@ -22,18 +23,18 @@ impl ElementKernel for StreamProbe {
     fn scalars(&self, _step: u32, _: &mut [f64]) {}
 
     #[inline(always)]
-    fn update(&self, _: &(), params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
+    fn update<R: GradRun>(&self, _: &(), params: &mut [f32], grads: R, states: &mut [&mut [f32]]) {
         let c = self.c;
         match states {
-            [] => params.iter_mut().zip(grads).for_each(|(p, &g)| *p += c * g),
+            [] => params.iter_mut().zip(grads.values()).for_each(|(p, g)| *p += c * g),
             [a] => {
-                for ((p, &g), a) in params.iter_mut().zip(grads).zip(a.iter_mut()) {
+                for ((p, g), a) in params.iter_mut().zip(grads.values()).zip(a.iter_mut()) {
                     *p += c * g;
                     *a += c * g;
                 }
             }
             [a, b] => {
-                for (((p, &g), a), b) in params.iter_mut().zip(grads).zip(a.iter_mut()).zip(b.iter_mut()) {
+                for (((p, g), a), b) in params.iter_mut().zip(grads.values()).zip(a.iter_mut()).zip(b.iter_mut()) {
                     *p += c * g;
                     *a += c * g;
                     *b += c * g;
@@ -41,9 +42,9 @@ impl ElementKernel for StreamProbe {
             }
             _ => {
                 for st in states.iter_mut() {
-                    st.iter_mut().zip(grads).for_each(|(s, &g)| *s += c * g);
+                    st.iter_mut().zip(grads.values()).for_each(|(s, g)| *s += c * g);
                 }
-                params.iter_mut().zip(grads).for_each(|(p, &g)| *p += c * g);
+                params.iter_mut().zip(grads.values()).for_each(|(p, g)| *p += c * g);
             }
         }
     }

@@ -4,7 +4,7 @@
 use crate::clip;
 use crate::elem::{Element, ReadTile, UpdateTile, LANES};
 use crate::error::KernelError;
-use crate::grads::{with_grads, GradList};
+use crate::grads::{with_grads, GradData, GradList};
 use crate::simd::multiversion;
 
 const EXP: u32 = 0x7f80_0000;
@@ -60,31 +60,33 @@ impl UpdateTile for CheckAndScale {
     }
 }
 
+/// Multiplies every included gradient by `inv_scale` and returns whether any held inf or NaN
+/// (torch's found_inf). fp16/bf16 gradients are widened, scaled in f32 and rounded back, as
+/// torch's CPU kernel does. With `inv_scale == 1` nothing changes, so the pass only reads (torch
+/// skips the multiply there too). Threaded for large lists, like clipping.
+pub fn unscale(lists: &mut [GradList<'_>], inv_scale: f32) -> bool {
+    let mut found = false;
+    crate::chunks::for_each_run_mut(lists, |d| unscale_run(d, inv_scale), |f| found |= f);
+    found
+}
+
 multiversion! {
-    /// Multiplies every included gradient by `inv_scale` and returns whether any held inf or NaN
-    /// (torch's found_inf). fp16/bf16 gradients are widened, scaled in f32 and rounded back, as
-    /// torch's CPU kernel does. With `inv_scale == 1` nothing changes, so the pass only reads (torch
-    /// skips the multiply there too).
-    pub fn unscale(lists: &mut [GradList<'_>], inv_scale: f32) -> bool => unscale_lists
+    fn unscale_run(d: GradData<'_>, inv_scale: f32) -> bool => unscale_run_inline
 }
 
 #[inline(always)]
-fn unscale_lists(lists: &mut [GradList<'_>], inv_scale: f32) -> bool {
-    let mut check = NonFinite(false);
-    let mut scale = CheckAndScale { inv: inv_scale, found: false };
-    for list in lists.iter_mut() {
-        let runs = list.runs();
-        with_grads!(&mut list.data, d => {
-            for r in runs {
-                if inv_scale == 1.0 {
-                    Element::read_each(&d[r], &mut check);
-                } else {
-                    Element::update_each(&mut d[r], &mut scale);
-                }
-            }
-        });
-    }
-    check.0 || scale.found
+fn unscale_run_inline(d: GradData<'_>, inv_scale: f32) -> bool {
+    with_grads!(d, d => {
+        if inv_scale == 1.0 {
+            let mut check = NonFinite(false);
+            Element::read_each(&*d, &mut check);
+            check.0
+        } else {
+            let mut scale = CheckAndScale { inv: inv_scale, found: false };
+            Element::update_each(d, &mut scale);
+            scale.found
+        }
+    })
 }
 
 /// Norm clipping folded into the fused AMP step (torch's `clip_grad_norm_` arguments).

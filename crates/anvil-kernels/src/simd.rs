@@ -4,18 +4,19 @@
 /// Defines `fn $name(args) -> R` that runs `$inner(args)` compiled for the widest vector unit of
 /// this CPU. `$inner` must be `#[inline(always)]` (so it is generated inside each variant), and so
 /// should what it calls in its loops. No fast-math is enabled: every variant gives identical bits.
+/// Generic functions list their parameters with one bound each (`<K: ElementKernel, R: GradRun>`).
 macro_rules! multiversion {
-    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty => $inner:path) => {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident $(<$($g:ident: $b:path),+ $(,)?>)? ($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty => $inner:path) => {
         $(#[$meta])*
-        $vis fn $name($($arg: $ty),*) -> $ret {
+        $vis fn $name $(<$($g: $b),+>)? ($($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
-                unsafe fn avx512($($arg: $ty),*) -> $ret {
+                unsafe fn avx512 $(<$($g: $b),+>)? ($($arg: $ty),*) -> $ret {
                     $inner($($arg),*)
                 }
                 #[target_feature(enable = "avx2")]
-                unsafe fn avx2($($arg: $ty),*) -> $ret {
+                unsafe fn avx2 $(<$($g: $b),+>)? ($($arg: $ty),*) -> $ret {
                     $inner($($arg),*)
                 }
                 if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bw") {

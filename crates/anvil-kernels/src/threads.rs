@@ -7,6 +7,15 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use crate::error::KernelError;
 
+/// Elements a kernel is handed at a time, and the unit of work a thread takes (optimizer steps,
+/// norms, scaling passes). Fixed, so how work is cut (and reductions associate) does not depend
+/// on the thread count.
+pub(crate) const CHUNK: usize = 1 << 16;
+
+/// Work smaller than this (in elements) runs on the calling thread: waking workers costs more
+/// than it saves.
+pub(crate) const PARALLEL_MIN: usize = 1 << 18;
+
 struct Pool {
     threads: usize,
     pool: Option<Arc<ThreadPool>>,

@@ -1,10 +1,12 @@
-//! Times Conv2d forward/backward on the CNN demo's shapes against a bare sgemm of the same size
+//! Times Linear 4096x4096 and Conv2d forward/backward on the CNN demo's shapes against a bare sgemm
+//! of the same size
 //! (`cargo run --release -p anvil-layers --example bench_layers`); ANVIL_NUM_THREADS picks threads.
 
 use std::time::Instant;
 
 use anvil_layers::batchnorm::{self, BatchNormDims};
 use anvil_layers::conv::{self, Conv2dDims};
+use anvil_layers::linear::{self, LinearDims};
 use anvil_layers::pool::{self, Pool2dDims};
 
 fn time(name: &str, flops: f64, mut f: impl FnMut()) {
@@ -19,6 +21,16 @@ fn time(name: &str, flops: f64, mut f: impl FnMut()) {
 }
 
 fn main() {
+    // Linear 4096x4096 on 256 rows (the layer benchmark's shape): three products of 2*256*4096^2.
+    let ld = LinearDims { batch: 256, in_features: 4096, out_features: 4096 };
+    let lx: Vec<f32> = (0..256 * 4096).map(|i| ((i * 13) % 29) as f32 * 0.01).collect();
+    let lw: Vec<f32> = (0..4096 * 4096).map(|i| ((i * 7) % 31) as f32 * 0.001).collect();
+    let lb = vec![0.0f32; 4096];
+    let mut ly = vec![0.0f32; 256 * 4096];
+    let lflops = 2.0 * 256.0 * 4096.0 * 4096.0;
+    time("linear 4096x4096 fwd (256 rows)", lflops, || linear::forward(ld, &lx, &lw, &lb, &mut ly).unwrap());
+    let (mut ldw, mut ldb, mut ldx) = (vec![0.0f32; lw.len()], vec![0.0f32; 4096], vec![0.0f32; lx.len()]);
+    time("linear 4096x4096 bwd", 2.0 * lflops, || linear::backward(ld, &lx, &lw, &ly, &mut ldw, &mut ldb, Some(&mut ldx)).unwrap());
     let batch = 128;
     // The element-wise layers after the first conv: [128, 32, 28, 28].
     let n = batch * 32 * 28 * 28;

@@ -13,6 +13,7 @@ pub mod norm;
 pub mod pool;
 pub mod upsample;
 
+pub mod gemm;
 mod im2col;
 pub mod parallel;
 

@@ -1,4 +1,5 @@
-//! Linear (torch.nn.Linear): y = x W^T + b with W of shape [out, in], on matrixmultiply's sgemm.
+//! Linear (torch.nn.Linear): y = x W^T + b with W of shape [out, in], on matrixmultiply's sgemm
+//! split across the layer threads (gemm.rs).
 
 use crate::{expect_len, ShapeError};
 
@@ -31,7 +32,7 @@ pub fn forward(d: LinearDims, x: &[f32], w: &[f32], b: &[f32], y: &mut [f32]) ->
     }
     // SAFETY: lengths checked above; strides describe x [batch, i], W^T [i, o] and y [batch, o].
     unsafe {
-        matrixmultiply::sgemm(
+        crate::gemm::sgemm(
             batch, i, o, 1.0,
             x.as_ptr(), i as isize, 1,
             w.as_ptr(), 1, i as isize,
@@ -68,14 +69,14 @@ pub fn backward(
     }
     // SAFETY: lengths checked above; dy^T is [o, batch] read through swapped strides.
     unsafe {
-        matrixmultiply::sgemm(
+        crate::gemm::sgemm(
             o, batch, i, 1.0,
             dy.as_ptr(), 1, o as isize,
             x.as_ptr(), i as isize, 1,
             1.0, dw.as_mut_ptr(), i as isize, 1,
         );
         if let Some(dx) = dx {
-            matrixmultiply::sgemm(
+            crate::gemm::sgemm(
                 batch, o, i, 1.0,
                 dy.as_ptr(), o as isize, 1,
                 w.as_ptr(), i as isize, 1,

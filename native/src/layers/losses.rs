@@ -1,7 +1,8 @@
-//! Loss and Embedding bindings: losses return their value and write `scale * dloss/dinput`;
+//! Loss and Embedding bindings: reduced losses return their value and write `scale * dloss/dinput`
+//! (CrossEntropyLoss also per position, forward and backward);
 //! Embedding gathers rows forward and scatter-adds backward.
 
-use anvil_layers::cross_entropy::{self, CrossEntropyDims, CrossEntropyOptions, Reduction};
+use anvil_layers::cross_entropy::{self, CrossEntropyDims, CrossEntropyOptions, Reduction, Target};
 use anvil_layers::{embedding, loss};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -16,7 +17,7 @@ fn reduction(name: &str) -> Result<Reduction> {
     }
 }
 
-/// CrossEntropyLoss options; logits are [batch, classes, spatial], targets [batch, spatial].
+/// CrossEntropyLoss options; logits are [batch, classes, spatial].
 #[napi(object)]
 pub struct CrossEntropyShape {
     pub batch: u32,
@@ -24,31 +25,93 @@ pub struct CrossEntropyShape {
     pub spatial: u32,
     pub ignore_index: i32,
     pub label_smoothing: f64,
-    pub reduction: String,
 }
 
-/// Returns the loss; writes `dlogits = scale * dloss/dlogits`.
+/// Exactly one of class indices [batch, spatial] and probabilities (shaped as the logits).
+fn target<'a>(targets: &'a Option<Int32Array>, probs: &'a Option<Float32Array>) -> Result<Target<'a>> {
+    match (targets, probs) {
+        (Some(t), None) => Ok(Target::Classes(t)),
+        (None, Some(q)) => Ok(Target::Probs(q)),
+        _ => Err(invalid("CrossEntropyLoss: give exactly one of class-index targets and probability targets")),
+    }
+}
+
+fn ce_parts(shape: &CrossEntropyShape) -> CrossEntropyDims {
+    CrossEntropyDims { batch: shape.batch as usize, classes: shape.classes as usize, spatial: shape.spatial as usize }
+}
+
+/// The spans of the read-only inputs, after the written one.
+fn ce_spans(
+    written: [(&'static str, usize, usize); 1],
+    logits: &Float32Array,
+    targets: &Option<Int32Array>,
+    probs: &Option<Float32Array>,
+    weight: &Option<Float32Array>,
+) -> Vec<(&'static str, usize, usize)> {
+    let mut spans = written.to_vec();
+    spans.push(span("logits", logits));
+    spans.extend(targets.as_ref().map(|t| span("targets", t)));
+    spans.extend(probs.as_ref().map(|q| span("probability targets", q)));
+    spans.extend(weight.as_ref().map(|w| span("weight", w)));
+    spans
+}
+
+/// Reduced ('mean' / 'sum') loss; writes `dlogits = scale * dloss/dlogits`.
 #[napi(catch_unwind)]
+#[allow(clippy::too_many_arguments)]
 pub fn cross_entropy_loss(
     shape: CrossEntropyShape,
+    reduction_name: String,
     logits: Float32Array,
-    targets: Int32Array,
+    targets: Option<Int32Array>,
+    probs: Option<Float32Array>,
     weight: Option<Float32Array>,
     scale: f64,
     mut dlogits: Float32Array,
 ) -> Result<f64> {
-    let mut spans = vec![span("dlogits", &dlogits), span("logits", &logits), span("targets", &targets)];
-    spans.extend(weight.as_ref().map(|w| span("weight", w)));
-    check_disjoint(&spans)?;
-    let d = CrossEntropyDims { batch: shape.batch as usize, classes: shape.classes as usize, spatial: shape.spatial as usize };
-    let o = CrossEntropyOptions {
-        weight: weight.as_deref(),
-        ignore_index: shape.ignore_index,
-        label_smoothing: shape.label_smoothing as f32,
-        reduction: reduction(&shape.reduction)?,
-    };
+    check_disjoint(&ce_spans([span("dlogits", &dlogits)], &logits, &targets, &probs, &weight))?;
+    let o = CrossEntropyOptions { weight: weight.as_deref(), ignore_index: shape.ignore_index, label_smoothing: shape.label_smoothing as f32 };
+    let red = reduction(&reduction_name)?;
     // SAFETY: dlogits was checked not to overlap the inputs.
-    cross_entropy::forward_backward(d, &logits, &targets, &o, scale as f32, unsafe { dlogits.as_mut() }).map_err(invalid)
+    cross_entropy::forward_backward(ce_parts(&shape), &logits, target(&targets, &probs)?, &o, red, scale as f32, unsafe { dlogits.as_mut() })
+        .map_err(invalid)
+}
+
+/// reduction='none': writes the per-position losses [batch, spatial].
+#[napi(catch_unwind)]
+pub fn cross_entropy_loss_none(
+    shape: CrossEntropyShape,
+    logits: Float32Array,
+    targets: Option<Int32Array>,
+    probs: Option<Float32Array>,
+    weight: Option<Float32Array>,
+    mut losses: Float32Array,
+) -> Result<()> {
+    check_disjoint(&ce_spans([span("losses", &losses)], &logits, &targets, &probs, &weight))?;
+    let o = CrossEntropyOptions { weight: weight.as_deref(), ignore_index: shape.ignore_index, label_smoothing: shape.label_smoothing as f32 };
+    // SAFETY: losses was checked not to overlap the inputs.
+    cross_entropy::forward_none(ce_parts(&shape), &logits, target(&targets, &probs)?, &o, unsafe { losses.as_mut() }).map_err(invalid)
+}
+
+/// reduction='none' backward: `dlogits = sum dlosses * dloss/dlogits`.
+#[napi(catch_unwind)]
+#[allow(clippy::too_many_arguments)]
+pub fn cross_entropy_loss_none_backward(
+    shape: CrossEntropyShape,
+    logits: Float32Array,
+    targets: Option<Int32Array>,
+    probs: Option<Float32Array>,
+    weight: Option<Float32Array>,
+    dlosses: Float32Array,
+    mut dlogits: Float32Array,
+) -> Result<()> {
+    let mut spans = ce_spans([span("dlogits", &dlogits)], &logits, &targets, &probs, &weight);
+    spans.push(span("dlosses", &dlosses));
+    check_disjoint(&spans)?;
+    let o = CrossEntropyOptions { weight: weight.as_deref(), ignore_index: shape.ignore_index, label_smoothing: shape.label_smoothing as f32 };
+    // SAFETY: dlogits was checked not to overlap the inputs.
+    cross_entropy::backward_none(ce_parts(&shape), &logits, target(&targets, &probs)?, &o, &dlosses, unsafe { dlogits.as_mut() })
+        .map_err(invalid)
 }
 
 /// MSELoss; writes `dinput = scale * dloss/dinput`.

@@ -1,8 +1,8 @@
-//! Spatial bindings over NCHW planes: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and bilinear
-//! Upsample; input gradients are overwritten.
+//! Spatial bindings over NCHW planes: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and
+//! Upsample (nearest, bilinear); input gradients are overwritten.
 
 use anvil_layers::pool::{self, AvgOptions, Pool2dDims};
-use anvil_layers::upsample::{self, BilinearDims};
+use anvil_layers::upsample::{self, Mode, UpsampleDims};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -99,39 +99,46 @@ pub fn adaptive_avg_pool2d_backward(planes: u32, height: u32, width: u32, out_h:
     pool::adaptive_avg_pool_backward(planes as usize, hw, out, &dy, unsafe { dx.as_mut() }).map_err(invalid)
 }
 
-/// Bilinear resize of `planes` planes; `scaleH`/`scaleW` are the user's scale factors when given.
+/// Upsample of `planes` planes: `mode` 'nearest' or 'bilinear' (`alignCorners` only for bilinear);
+/// `scaleH`/`scaleW` are the user's scale factors when given.
 #[napi(object)]
-pub struct BilinearShape {
+pub struct UpsampleShape {
     pub planes: u32,
     pub in_h: u32,
     pub in_w: u32,
     pub out_h: u32,
     pub out_w: u32,
+    pub mode: String,
     pub align_corners: bool,
     pub scale_h: Option<f64>,
     pub scale_w: Option<f64>,
 }
 
-fn bilinear(s: &BilinearShape) -> BilinearDims {
-    BilinearDims {
+fn upsample_dims(s: &UpsampleShape) -> Result<UpsampleDims> {
+    let mode = match s.mode.as_str() {
+        "nearest" => Mode::Nearest,
+        "bilinear" => Mode::Bilinear { align_corners: s.align_corners },
+        other => return Err(invalid(format!("Upsample: mode must be 'nearest' or 'bilinear', got '{other}'"))),
+    };
+    Ok(UpsampleDims {
         planes: s.planes as usize,
         input: [s.in_h as usize, s.in_w as usize],
         output: [s.out_h as usize, s.out_w as usize],
-        align_corners: s.align_corners,
-        scale_factor: [s.scale_h.map(|v| v as f32), s.scale_w.map(|v| v as f32)],
-    }
+        mode,
+        scale_factor: [s.scale_h, s.scale_w],
+    })
 }
 
 #[napi(catch_unwind)]
-pub fn upsample_bilinear_forward(shape: BilinearShape, x: Float32Array, mut y: Float32Array) -> Result<()> {
+pub fn upsample_forward(shape: UpsampleShape, x: Float32Array, mut y: Float32Array) -> Result<()> {
     check_disjoint(&[span("y", &y), span("x", &x)])?;
     // SAFETY: y was checked not to overlap x.
-    upsample::forward(bilinear(&shape), &x, unsafe { y.as_mut() }).map_err(invalid)
+    upsample::forward(upsample_dims(&shape)?, &x, unsafe { y.as_mut() }).map_err(invalid)
 }
 
 #[napi(catch_unwind)]
-pub fn upsample_bilinear_backward(shape: BilinearShape, dy: Float32Array, mut dx: Float32Array) -> Result<()> {
+pub fn upsample_backward(shape: UpsampleShape, dy: Float32Array, mut dx: Float32Array) -> Result<()> {
     check_disjoint(&[span("dx", &dx), span("dy", &dy)])?;
     // SAFETY: dx was checked not to overlap dy.
-    upsample::backward(bilinear(&shape), &dy, unsafe { dx.as_mut() }).map_err(invalid)
+    upsample::backward(upsample_dims(&shape)?, &dy, unsafe { dx.as_mut() }).map_err(invalid)
 }

@@ -4,7 +4,7 @@ use anvil_kernels::optim;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use super::{run, BucketArrays};
+use super::{step_bindings, AnyKernel};
 
 #[napi(object)]
 pub struct AdamOptions {
@@ -26,9 +26,8 @@ impl From<AdamOptions> for optim::Adam {
     }
 }
 
-#[napi(catch_unwind)]
-pub fn adam_step(bucket: BucketArrays, options: AdamOptions) -> Result<()> {
-    run(&optim::Adam::from(options), bucket)
+step_bindings! {
+    adam_step, adam_step_async, AdamOptions, |o| AnyKernel::Adam(o.into())
 }
 
 #[napi(object)]
@@ -41,11 +40,9 @@ pub struct AdamaxOptions {
     pub maximize: bool,
 }
 
-/// States: `exp_avg`, `exp_inf`.
-#[napi(catch_unwind)]
-pub fn adamax_step(bucket: BucketArrays, options: AdamaxOptions) -> Result<()> {
-    let AdamaxOptions { lr, beta1, beta2, eps, weight_decay, maximize } = options;
-    run(&optim::Adamax { lr, beta1, beta2, eps, weight_decay, maximize }, bucket)
+step_bindings! {
+    /// States: `exp_avg`, `exp_inf`.
+    adamax_step, adamax_step_async, AdamaxOptions, |o| { let AdamaxOptions { lr, beta1, beta2, eps, weight_decay, maximize } = o; AnyKernel::Adamax(optim::Adamax { lr, beta1, beta2, eps, weight_decay, maximize }) }
 }
 
 #[napi(object)]
@@ -60,11 +57,9 @@ pub struct NAdamOptions {
     pub maximize: bool,
 }
 
-/// States: `exp_avg`, `exp_avg_sq`; per-tensor state: `mu_product`.
-#[napi(catch_unwind)]
-pub fn nadam_step(bucket: BucketArrays, options: NAdamOptions) -> Result<()> {
-    let NAdamOptions { lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize } = options;
-    run(&optim::NAdam { lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize }, bucket)
+step_bindings! {
+    /// States: `exp_avg`, `exp_avg_sq`; per-tensor state: `mu_product`.
+    nadam_step, nadam_step_async, NAdamOptions, |o| { let NAdamOptions { lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize } = o; AnyKernel::NAdam(optim::NAdam { lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize }) }
 }
 
 #[napi(object)]
@@ -78,11 +73,9 @@ pub struct RAdamOptions {
     pub maximize: bool,
 }
 
-/// States: `exp_avg`, `exp_avg_sq`.
-#[napi(catch_unwind)]
-pub fn radam_step(bucket: BucketArrays, options: RAdamOptions) -> Result<()> {
-    let RAdamOptions { lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize } = options;
-    run(&optim::RAdam { lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize }, bucket)
+step_bindings! {
+    /// States: `exp_avg`, `exp_avg_sq`.
+    radam_step, radam_step_async, RAdamOptions, |o| { let RAdamOptions { lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize } = o; AnyKernel::RAdam(optim::RAdam { lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize }) }
 }
 
 #[napi(object)]
@@ -98,9 +91,7 @@ pub struct LambOptions {
     pub always_adapt: bool,
 }
 
-/// States: `exp_avg`, `exp_avg_sq`. Global gradient clipping comes in through `gradScale`.
-#[napi(catch_unwind)]
-pub fn lamb_step(bucket: BucketArrays, options: LambOptions) -> Result<()> {
-    let LambOptions { lr, beta1, beta2, eps, weight_decay, bias_correction, grad_averaging, trust_clip, always_adapt } = options;
-    run(&optim::Lamb { lr, beta1, beta2, eps, weight_decay, bias_correction, grad_averaging, trust_clip, always_adapt }, bucket)
+step_bindings! {
+    /// States: `exp_avg`, `exp_avg_sq`. Global gradient clipping comes in through `gradScale`.
+    lamb_step, lamb_step_async, LambOptions, |o| { let LambOptions { lr, beta1, beta2, eps, weight_decay, bias_correction, grad_averaging, trust_clip, always_adapt } = o; AnyKernel::Lamb(optim::Lamb { lr, beta1, beta2, eps, weight_decay, bias_correction, grad_averaging, trust_clip, always_adapt }) }
 }

@@ -4,7 +4,7 @@ use anvil_kernels::optim;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use super::{run, BucketArrays};
+use super::{step_bindings, AnyKernel};
 
 #[napi(object)]
 pub struct AdagradOptions {
@@ -15,11 +15,9 @@ pub struct AdagradOptions {
     pub maximize: bool,
 }
 
-/// States: `sum` (the caller fills it with initial_accumulator_value first).
-#[napi(catch_unwind)]
-pub fn adagrad_step(bucket: BucketArrays, options: AdagradOptions) -> Result<()> {
-    let AdagradOptions { lr, lr_decay, weight_decay, eps, maximize } = options;
-    run(&optim::Adagrad { lr, lr_decay, weight_decay, eps, maximize }, bucket)
+step_bindings! {
+    /// States: `sum` (the caller fills it with initial_accumulator_value first).
+    adagrad_step, adagrad_step_async, AdagradOptions, |o| { let AdagradOptions { lr, lr_decay, weight_decay, eps, maximize } = o; AnyKernel::Adagrad(optim::Adagrad { lr, lr_decay, weight_decay, eps, maximize }) }
 }
 
 #[napi(object)]
@@ -33,11 +31,9 @@ pub struct RmsPropOptions {
     pub maximize: bool,
 }
 
-/// States: `square_avg`, then `momentum_buffer` when momentum > 0, then `grad_avg` when centered.
-#[napi(catch_unwind)]
-pub fn rmsprop_step(bucket: BucketArrays, options: RmsPropOptions) -> Result<()> {
-    let RmsPropOptions { lr, alpha, eps, weight_decay, momentum, centered, maximize } = options;
-    run(&optim::RmsProp { lr, alpha, eps, weight_decay, momentum, centered, maximize }, bucket)
+step_bindings! {
+    /// States: `square_avg`, then `momentum_buffer` when momentum > 0, then `grad_avg` when centered.
+    rmsprop_step, rmsprop_step_async, RmsPropOptions, |o| { let RmsPropOptions { lr, alpha, eps, weight_decay, momentum, centered, maximize } = o; AnyKernel::RmsProp(optim::RmsProp { lr, alpha, eps, weight_decay, momentum, centered, maximize }) }
 }
 
 #[napi(object)]
@@ -49,9 +45,7 @@ pub struct AdadeltaOptions {
     pub maximize: bool,
 }
 
-/// States: `square_avg`, `acc_delta`.
-#[napi(catch_unwind)]
-pub fn adadelta_step(bucket: BucketArrays, options: AdadeltaOptions) -> Result<()> {
-    let AdadeltaOptions { lr, rho, eps, weight_decay, maximize } = options;
-    run(&optim::Adadelta { lr, rho, eps, weight_decay, maximize }, bucket)
+step_bindings! {
+    /// States: `square_avg`, `acc_delta`.
+    adadelta_step, adadelta_step_async, AdadeltaOptions, |o| { let AdadeltaOptions { lr, rho, eps, weight_decay, maximize } = o; AnyKernel::Adadelta(optim::Adadelta { lr, rho, eps, weight_decay, maximize }) }
 }

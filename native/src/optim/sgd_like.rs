@@ -4,7 +4,7 @@ use anvil_kernels::optim;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use super::{run, BucketArrays};
+use super::{step_bindings, AnyKernel};
 
 #[napi(object)]
 pub struct SgdOptions {
@@ -29,9 +29,8 @@ impl From<SgdOptions> for optim::Sgd {
     }
 }
 
-#[napi(catch_unwind)]
-pub fn sgd_step(bucket: BucketArrays, options: SgdOptions) -> Result<()> {
-    run(&optim::Sgd::from(options), bucket)
+step_bindings! {
+    sgd_step, sgd_step_async, SgdOptions, |o| AnyKernel::Sgd(o.into())
 }
 
 #[napi(object)]
@@ -44,11 +43,9 @@ pub struct AsgdOptions {
     pub maximize: bool,
 }
 
-/// States: `ax`; per-tensor states: `eta`, `mu`.
-#[napi(catch_unwind)]
-pub fn asgd_step(bucket: BucketArrays, options: AsgdOptions) -> Result<()> {
-    let AsgdOptions { lr, lambd, alpha, t0, weight_decay, maximize } = options;
-    run(&optim::Asgd { lr, lambd, alpha, t0, weight_decay, maximize }, bucket)
+step_bindings! {
+    /// States: `ax`; per-tensor states: `eta`, `mu`.
+    asgd_step, asgd_step_async, AsgdOptions, |o| { let AsgdOptions { lr, lambd, alpha, t0, weight_decay, maximize } = o; AnyKernel::Asgd(optim::Asgd { lr, lambd, alpha, t0, weight_decay, maximize }) }
 }
 
 #[napi(object)]
@@ -61,11 +58,9 @@ pub struct RpropOptions {
     pub maximize: bool,
 }
 
-/// States: `prev`, `step_size`.
-#[napi(catch_unwind)]
-pub fn rprop_step(bucket: BucketArrays, options: RpropOptions) -> Result<()> {
-    let RpropOptions { lr, eta_minus, eta_plus, step_size_min, step_size_max, maximize } = options;
-    run(&optim::Rprop { lr, eta_minus, eta_plus, step_size_min, step_size_max, maximize }, bucket)
+step_bindings! {
+    /// States: `prev`, `step_size`.
+    rprop_step, rprop_step_async, RpropOptions, |o| { let RpropOptions { lr, eta_minus, eta_plus, step_size_min, step_size_max, maximize } = o; AnyKernel::Rprop(optim::Rprop { lr, eta_minus, eta_plus, step_size_min, step_size_max, maximize }) }
 }
 
 #[napi(object)]
@@ -77,9 +72,7 @@ pub struct LionOptions {
     pub maximize: bool,
 }
 
-/// States: `exp_avg`.
-#[napi(catch_unwind)]
-pub fn lion_step(bucket: BucketArrays, options: LionOptions) -> Result<()> {
-    let LionOptions { lr, beta1, beta2, weight_decay, maximize } = options;
-    run(&optim::Lion { lr, beta1, beta2, weight_decay, maximize }, bucket)
+step_bindings! {
+    /// States: `exp_avg`.
+    lion_step, lion_step_async, LionOptions, |o| { let LionOptions { lr, beta1, beta2, weight_decay, maximize } = o; AnyKernel::Lion(optim::Lion { lr, beta1, beta2, weight_decay, maximize }) }
 }

@@ -41,7 +41,7 @@ class CaseModel extends BaseModel {
   }
 }
 
-export function runEmaCase(c: ConformanceCase): { averaged: Array<Record<string, TensorJson>>; steps: number[] } {
+export function runEmaCase(c: ConformanceCase, ctx: { device: string } = { device: 'cpu' }): { averaged: Array<Record<string, TensorJson>>; steps: number[] } {
   const input = c.input as {
     ema: Record<string, unknown>;
     model: { modules: Array<{ name: string; type: string; attrs?: Record<string, number> }> };
@@ -52,7 +52,7 @@ export function runEmaCase(c: ConformanceCase): { averaged: Array<Record<string,
     ...model.namedParameters().map(([n, p]) => [n, p.data] as const),
     ...model.namedBuffers().map(([n, b]) => [n, b.data] as const),
   ]);
-  const ema = MODELS.build<BaseAveragedModel>(input.ema, 'ema', { model });
+  const ema = MODELS.build<BaseAveragedModel>(input.ema, 'ema', { model }).to(ctx.device);
   const out = { averaged: [] as Array<Record<string, TensorJson>>, steps: [] as number[] };
   for (const state of input.params) {
     for (const [name, t] of Object.entries(state)) {

@@ -19,7 +19,7 @@ function floats(data: ReadonlyArray<number | string>): number[] {
   return data.map((x) => (typeof x === 'string' ? (NON_FINITE[x] ?? Number(x)) : x));
 }
 
-export function runGradScalerCase(c: ConformanceCase): { scale: number[]; skipped: boolean[]; params: TensorJson[][]; growth_tracker: number } {
+export function runGradScalerCase(c: ConformanceCase, ctx: { device: string } = { device: 'cpu' }): { scale: number[]; skipped: boolean[]; params: TensorJson[][]; growth_tracker: number } {
   const input = c.input as {
     scaler: Record<string, unknown>;
     optimizer: Record<string, unknown>;
@@ -27,7 +27,7 @@ export function runGradScalerCase(c: ConformanceCase): { scale: number[]; skippe
     scaled_grads: Array<Array<TensorJson | null>>;
   };
   const params = input.params.map((t) => new Parameter(t.shape, { data: floats(t.data) }));
-  const optimizer = OPTIMIZERS.build<Optimizer>({ ...input.optimizer, params }, 'optimizer');
+  const optimizer = OPTIMIZERS.build<Optimizer>({ ...input.optimizer, params }, 'optimizer').to(ctx.device);
   const scaler = new GradScaler(input.scaler);
   const out = { scale: [] as number[], skipped: [] as boolean[], params: [] as TensorJson[][] };
   for (const grads of input.scaled_grads) {

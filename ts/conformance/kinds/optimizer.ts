@@ -2,6 +2,7 @@
 // it with the case's gradients, and reports params per step and the final state as the case writes them.
 
 import '../../optim';
+import type { Optimizer } from '../../optim/optimizer';
 import { OPTIMIZERS } from '../../registry';
 import { Parameter } from '../../store/parameter';
 import type { ConformanceCase } from '../support';
@@ -21,10 +22,10 @@ function tensor(shape: readonly number[], data: Float32Array): TensorJson {
   return { shape: [...shape], data: Array.from(data) };
 }
 
-export function runOptimizerCase(c: ConformanceCase): { params: TensorJson[][]; state: Record<string, unknown> } {
+export function runOptimizerCase(c: ConformanceCase, ctx: { device: string } = { device: 'cpu' }): { params: TensorJson[][]; state: Record<string, unknown> } {
   const input = c.input as { optimizer: Record<string, unknown>; params: TensorJson[]; grads: Array<Array<TensorJson | null>> };
   const params = input.params.map((t) => new Parameter(t.shape, { data: floats(t.data) }));
-  const optimizer = OPTIMIZERS.build({ ...input.optimizer, params }, 'optimizer');
+  const optimizer = OPTIMIZERS.build<Optimizer>({ ...input.optimizer, params }, 'optimizer').to(ctx.device);
   const history = input.grads.map((grads) => {
     params.forEach((p, i) => p.setGrad(grads[i] ? floats(grads[i].data) : null));
     optimizer.step();

@@ -26,6 +26,12 @@ export interface ParamScheduler {
   readonly end: number;
   /** Stepped after every training epoch (true) or iteration (false). */
   readonly byEpoch: boolean;
+  /**
+   * Anvil's opt-in (not in MMEngine): an iter-based scheduler stepped once per optimizer update
+   * rather than per iteration, so under `accumulative_counts=k` it advances every k-th iteration
+   * and its `begin`/`end` count updates.
+   */
+  readonly stepPerUpdate?: boolean;
   /** Stepped with the validation metrics after each validation epoch (ReduceOnPlateau). */
   readonly needValArgs?: boolean;
   step(metrics?: Record<string, number>): void;
@@ -55,6 +61,8 @@ export interface ParamSchedulerOptions {
   /** -1 for a fresh scheduler; otherwise the local step it resumes from (groups need `initial_<param>`). */
   lastStep?: number;
   byEpoch?: boolean;
+  /** Step once per optimizer update instead of per iteration (iter-based schedulers only). Default false. */
+  stepPerUpdate?: boolean;
   verbose?: boolean;
 }
 
@@ -85,6 +93,7 @@ export abstract class BaseParamScheduler implements ParamScheduler {
   readonly begin: number;
   readonly end: number;
   readonly byEpoch: boolean;
+  readonly stepPerUpdate: boolean;
   readonly verbose: boolean;
   /** Each group's `initial_<param>` when the scheduler was built (MMEngine's `base_values`). */
   readonly baseValues: number[];
@@ -112,6 +121,14 @@ export abstract class BaseParamScheduler implements ParamScheduler {
     this.begin = begin;
     this.end = end;
     this.byEpoch = options.byEpoch ?? true;
+    const perUpdate = options.stepPerUpdate ?? false;
+    if (typeof perUpdate !== 'boolean') throw new AnvilError(`${who}: step_per_update must be True or False, got ${JSON.stringify(perUpdate)}`);
+    // An epoch holds the same iterations whether or not gradients accumulate: only the
+    // iteration count changes meaning, so only iter-based schedulers can count updates.
+    if (perUpdate && this.byEpoch) {
+      throw new AnvilError(`${who}: step_per_update=True counts optimizer updates, which needs an iter-based scheduler (by_epoch=False, or convert_to_iter_based=True); got by_epoch=True`);
+    }
+    this.stepPerUpdate = perUpdate;
     this.verbose = options.verbose ?? false;
     this.useBetas = options.momentum === true && this.prepareMomentum(who);
     this.paramName = options.paramName;

@@ -17,7 +17,7 @@ import { INF, type ParamScheduler } from './param-scheduler';
 import { ReduceOnPlateauParamScheduler } from './reduce-on-plateau';
 import * as variants from './variants';
 
-const COMMON = ['optimizer', 'begin', 'end', 'last_step', 'by_epoch', 'verbose'];
+const COMMON = ['optimizer', 'begin', 'end', 'last_step', 'by_epoch', 'step_per_update', 'verbose'];
 
 /** Per family: its own config keys, and the keys counted in epochs (null: cannot be converted). */
 const FAMILIES: Record<string, { generic: new (o: never) => ParamScheduler; keys: string[]; epochKeys: string[] | null; momentum: boolean }> = {

@@ -2,6 +2,7 @@
 //! updates (`acc_delta`), epsilon inside both square roots, lr scaling the update.
 
 use crate::driver::ElementKernel;
+use crate::elem::GradRun;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Adadelta {
@@ -23,12 +24,12 @@ impl ElementKernel for Adadelta {
     fn scalars(&self, _: u32, _: &mut [f64]) {}
 
     #[inline(always)]
-    fn update(&self, _: &(), params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
+    fn update<R: GradRun>(&self, _: &(), params: &mut [f32], grads: R, states: &mut [&mut [f32]]) {
         let [sq, acc] = states else { unreachable!("the driver passes state_count() buffers") };
         let sign = if self.maximize { -1.0f32 } else { 1.0 };
         let (wd, eps, neg_lr) = (self.weight_decay as f32, self.eps as f32, -self.lr as f32);
         let (rho, w) = (self.rho as f32, (1.0 - self.rho) as f32);
-        for (((p, &g), sq), acc) in params.iter_mut().zip(grads).zip(sq.iter_mut()).zip(acc.iter_mut()) {
+        for (((p, g), sq), acc) in params.iter_mut().zip(grads.values()).zip(sq.iter_mut()).zip(acc.iter_mut()) {
             let g = sign * g + wd * *p;
             *sq = *sq * rho + w * g * g;
             let std = (*sq + eps).sqrt();

@@ -2,6 +2,7 @@
 //! initial_accumulator_value, the caller fills in) and the lr_decay schedule from the tensor's step.
 
 use crate::driver::ElementKernel;
+use crate::elem::GradRun;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Adagrad {
@@ -26,11 +27,11 @@ impl ElementKernel for Adagrad {
     }
 
     #[inline(always)]
-    fn update(&self, &neg_clr: &f32, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
+    fn update<R: GradRun>(&self, &neg_clr: &f32, params: &mut [f32], grads: R, states: &mut [&mut [f32]]) {
         let [sum] = states else { unreachable!("the driver passes state_count() buffers") };
         let sign = if self.maximize { -1.0f32 } else { 1.0 };
         let (wd, eps) = (self.weight_decay as f32, self.eps as f32);
-        for ((p, &g), sum) in params.iter_mut().zip(grads).zip(sum.iter_mut()) {
+        for ((p, g), sum) in params.iter_mut().zip(grads.values()).zip(sum.iter_mut()) {
             let g = sign * g + wd * *p;
             *sum += g * g;
             *p += neg_clr * g / (sum.sqrt() + eps);

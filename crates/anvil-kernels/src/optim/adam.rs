@@ -2,6 +2,7 @@
 //! corrections from the tensor's own step, epsilon added after the bias-corrected sqrt.
 
 use crate::driver::ElementKernel;
+use crate::elem::GradRun;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Adam {
@@ -42,7 +43,7 @@ impl ElementKernel for Adam {
     }
 
     #[inline(always)]
-    fn update(&self, s: &AdamScalars, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
+    fn update<R: GradRun>(&self, s: &AdamScalars, params: &mut [f32], grads: R, states: &mut [&mut [f32]]) {
         let sign = if self.maximize { -1.0f32 } else { 1.0 };
         let (decay, coupled_wd) = if self.decoupled {
             ((1.0 - self.lr * self.weight_decay) as f32, 0.0f32)
@@ -64,15 +65,15 @@ impl ElementKernel for Adam {
         };
         match states {
             [m, v] => {
-                for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(m.iter_mut()).zip(v.iter_mut()) {
+                for (((p, g), m), v) in params.iter_mut().zip(grads.values()).zip(m.iter_mut()).zip(v.iter_mut()) {
                     let v = moment(p, g, m, v);
                     let denom = v.sqrt() / bias_correction2_sqrt + eps;
                     *p -= step_size * (*m / denom);
                 }
             }
             [m, v, vmax] => {
-                for ((((p, &g), m), v), vmax) in
-                    params.iter_mut().zip(grads).zip(m.iter_mut()).zip(v.iter_mut()).zip(vmax.iter_mut())
+                for ((((p, g), m), v), vmax) in
+                    params.iter_mut().zip(grads.values()).zip(m.iter_mut()).zip(v.iter_mut()).zip(vmax.iter_mut())
                 {
                     let v = moment(p, g, m, v);
                     *vmax = super::math::maximum(*vmax, v);

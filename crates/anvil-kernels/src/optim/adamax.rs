@@ -3,6 +3,7 @@
 
 use super::math::{lerp, maximum};
 use crate::driver::ElementKernel;
+use crate::elem::GradRun;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Adamax {
@@ -28,13 +29,13 @@ impl ElementKernel for Adamax {
     }
 
     #[inline(always)]
-    fn update(&self, &neg_clr: &f32, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
+    fn update<R: GradRun>(&self, &neg_clr: &f32, params: &mut [f32], grads: R, states: &mut [&mut [f32]]) {
         let [m, u] = states else { unreachable!("the driver passes state_count() buffers") };
         let sign = if self.maximize { -1.0f32 } else { 1.0 };
         let wd = self.weight_decay as f32;
         let (w, one_minus_w) = ((1.0 - self.beta1) as f32, self.beta1 as f32);
         let (beta2, eps) = (self.beta2 as f32, self.eps as f32);
-        for (((p, &g), m), u) in params.iter_mut().zip(grads).zip(m.iter_mut()).zip(u.iter_mut()) {
+        for (((p, g), m), u) in params.iter_mut().zip(grads.values()).zip(m.iter_mut()).zip(u.iter_mut()) {
             let g = sign * g + wd * *p;
             *m = lerp(*m, g, w, one_minus_w);
             *u = maximum(*u * beta2, g.abs() + eps);

@@ -2,6 +2,7 @@
 //! on. `eta` and `mu` are per-tensor scalar states (float32 tensors in torch), set after each step.
 
 use crate::driver::ElementKernel;
+use crate::elem::GradRun;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Asgd {
@@ -16,9 +17,9 @@ pub struct Asgd {
 #[derive(Debug, Clone, Copy)]
 pub struct AsgdScalars {
     /// `1 - lambd * eta`, the weight's decay factor.
-    decay: f32,
-    neg_eta: f32,
-    mu: f32,
+    pub decay: f32,
+    pub neg_eta: f32,
+    pub mu: f32,
 }
 
 impl ElementKernel for Asgd {
@@ -50,7 +51,7 @@ impl ElementKernel for Asgd {
     }
 
     #[inline(always)]
-    fn update(&self, s: &AsgdScalars, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
+    fn update<R: GradRun>(&self, s: &AsgdScalars, params: &mut [f32], grads: R, states: &mut [&mut [f32]]) {
         let [ax] = states else { unreachable!("the driver passes state_count() buffers") };
         let sign = if self.maximize { -1.0f32 } else { 1.0 };
         let wd = self.weight_decay as f32;
@@ -60,14 +61,14 @@ impl ElementKernel for Asgd {
             *p *= decay;
             *p += neg_eta * g;
         };
-        let zipped = params.iter_mut().zip(grads).zip(ax.iter_mut());
+        let zipped = params.iter_mut().zip(grads.values()).zip(ax.iter_mut());
         if mu != 1.0 {
-            for ((p, &g), ax) in zipped {
+            for ((p, g), ax) in zipped {
                 descend(p, g);
                 *ax += (*p - *ax) * mu;
             }
         } else {
-            for ((p, &g), ax) in zipped {
+            for ((p, g), ax) in zipped {
                 descend(p, g);
                 *ax = *p;
             }

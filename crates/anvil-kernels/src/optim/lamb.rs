@@ -3,6 +3,7 @@
 //! moments and sums both squared norms; the second recomputes the update and applies it.
 
 use crate::driver::ElementKernel;
+use crate::elem::GradRun;
 use crate::elem::{Element, LANES};
 use crate::error::KernelError;
 
@@ -24,8 +25,8 @@ pub struct Lamb {
 
 #[derive(Debug, Clone, Copy)]
 pub struct LambScalars {
-    bias_correction1: f32,
-    bias_correction2_sqrt: f32,
+    pub bias_correction1: f32,
+    pub bias_correction2_sqrt: f32,
 }
 
 impl Lamb {
@@ -56,16 +57,16 @@ impl ElementKernel for Lamb {
     }
 
     #[inline(always)]
-    fn update(&self, s: &LambScalars, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) -> [f64; 2] {
+    fn update<R: GradRun>(&self, s: &LambScalars, params: &mut [f32], grads: R, states: &mut [&mut [f32]]) -> [f64; 2] {
         let [m, v] = states else { unreachable!("the driver passes state_count() buffers") };
         let beta1 = self.beta1 as f32;
         let beta3 = if self.grad_averaging { (1.0 - self.beta1) as f32 } else { 1.0 };
         let (beta2, one_minus_beta2) = (self.beta2 as f32, (1.0 - self.beta2) as f32);
         let (eps, wd, neg_lr) = (self.eps as f32, self.weight_decay as f32, -self.lr as f32);
-        let zipped = params.iter_mut().zip(grads).zip(m.iter_mut()).zip(v.iter_mut());
+        let zipped = params.iter_mut().zip(grads.values()).zip(m.iter_mut()).zip(v.iter_mut());
         if !self.adapts() {
             // Trust ratio 1: one pass.
-            for (((p, &g), m), v) in zipped {
+            for (((p, g), m), v) in zipped {
                 *m = *m * beta1 + g * beta3;
                 *v = *v * beta2 + one_minus_beta2 * g * g;
                 *p += neg_lr * direction(*m, *v, *p, s, eps, wd);
@@ -83,17 +84,17 @@ impl ElementKernel for Lamb {
             *u2 += u * u;
         };
         let mut ps = params.chunks_exact_mut(LANES);
-        let mut gs = grads.chunks_exact(LANES);
         let mut ms = m.chunks_exact_mut(LANES);
         let mut vs = v.chunks_exact_mut(LANES);
-        for (((p, g), m), v) in (&mut ps).zip(&mut gs).zip(&mut ms).zip(&mut vs) {
+        for (((p, g), m), v) in (&mut ps).zip(grads.lanes::<LANES>()).zip(&mut ms).zip(&mut vs) {
             let lanes = p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()).zip(w2.iter_mut()).zip(u2.iter_mut());
-            for (((((p, &g), m), v), w2), u2) in lanes {
+            for (((((p, g), m), v), w2), u2) in lanes {
                 moments(p, g, m, v, w2, u2);
             }
         }
-        let rest = ps.into_remainder().iter_mut().zip(gs.remainder()).zip(ms.into_remainder().iter_mut()).zip(vs.into_remainder().iter_mut());
-        for (((p, &g), m), v) in rest {
+        let g_rest = grads.split_at(grads.len() / LANES * LANES).1;
+        let rest = ps.into_remainder().iter_mut().zip(g_rest.values()).zip(ms.into_remainder().iter_mut()).zip(vs.into_remainder().iter_mut());
+        for (((p, g), m), v) in rest {
             moments(p, g, m, v, &mut w2[0], &mut u2[0]);
         }
         let fold = |x: [f32; LANES]| x.iter().map(|&v| f64::from(v)).sum::<f64>();

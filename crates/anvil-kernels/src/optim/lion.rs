@@ -3,6 +3,7 @@
 
 use super::math::{lerp, sign};
 use crate::driver::ElementKernel;
+use crate::elem::GradRun;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Lion {
@@ -24,13 +25,13 @@ impl ElementKernel for Lion {
     fn scalars(&self, _: u32, _: &mut [f64]) {}
 
     #[inline(always)]
-    fn update(&self, _: &(), params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
+    fn update<R: GradRun>(&self, _: &(), params: &mut [f32], grads: R, states: &mut [&mut [f32]]) {
         let [m] = states else { unreachable!("the driver passes state_count() buffers") };
         let flip = if self.maximize { -1.0f32 } else { 1.0 };
         let (decay, neg_lr) = ((1.0 - self.lr * self.weight_decay) as f32, -self.lr as f32);
         let (beta1, one_minus_beta1) = (self.beta1 as f32, (1.0 - self.beta1) as f32);
         let (w, one_minus_w) = ((1.0 - self.beta2) as f32, self.beta2 as f32);
-        for ((p, &g), m) in params.iter_mut().zip(grads).zip(m.iter_mut()) {
+        for ((p, g), m) in params.iter_mut().zip(grads.values()).zip(m.iter_mut()) {
             let g = flip * g;
             *p *= decay;
             *p += neg_lr * sign(*m * beta1 + g * one_minus_beta1);

@@ -3,6 +3,7 @@
 
 use super::math::lerp;
 use crate::driver::ElementKernel;
+use crate::elem::GradRun;
 
 #[derive(Debug, Clone, Copy)]
 pub struct NAdam {
@@ -18,10 +19,10 @@ pub struct NAdam {
 
 #[derive(Debug, Clone, Copy)]
 pub struct NAdamScalars {
-    bias_correction2: f32,
+    pub bias_correction2: f32,
     /// addcdiv values for the gradient and for `exp_avg`.
-    grad_coef: f32,
-    avg_coef: f32,
+    pub grad_coef: f32,
+    pub avg_coef: f32,
 }
 
 impl ElementKernel for NAdam {
@@ -56,7 +57,7 @@ impl ElementKernel for NAdam {
     }
 
     #[inline(always)]
-    fn update(&self, s: &NAdamScalars, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
+    fn update<R: GradRun>(&self, s: &NAdamScalars, params: &mut [f32], grads: R, states: &mut [&mut [f32]]) {
         let [m, v] = states else { unreachable!("the driver passes state_count() buffers") };
         let sign = if self.maximize { -1.0f32 } else { 1.0 };
         let (decay, wd) = match (self.weight_decay != 0.0, self.decoupled_weight_decay) {
@@ -66,7 +67,7 @@ impl ElementKernel for NAdam {
         let (w, one_minus_w) = ((1.0 - self.beta1) as f32, self.beta1 as f32);
         let (beta2, one_minus_beta2, eps) = (self.beta2 as f32, (1.0 - self.beta2) as f32, self.eps as f32);
         let NAdamScalars { bias_correction2, grad_coef, avg_coef } = *s;
-        for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(m.iter_mut()).zip(v.iter_mut()) {
+        for (((p, g), m), v) in params.iter_mut().zip(grads.values()).zip(m.iter_mut()).zip(v.iter_mut()) {
             *p *= decay;
             let g = sign * g + wd * *p;
             *m = lerp(*m, g, w, one_minus_w);

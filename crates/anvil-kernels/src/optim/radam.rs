@@ -3,6 +3,7 @@
 
 use super::math::lerp;
 use crate::driver::ElementKernel;
+use crate::elem::GradRun;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RAdam {
@@ -17,10 +18,10 @@ pub struct RAdam {
 
 #[derive(Debug, Clone, Copy)]
 pub struct RAdamScalars {
-    bias_correction1: f32,
-    bias_correction2_sqrt: f32,
+    pub bias_correction1: f32,
+    pub bias_correction2_sqrt: f32,
     /// The rectification term, or None while rho_t <= 5 (no adaptive step yet).
-    rect: Option<f32>,
+    pub rect: Option<f32>,
 }
 
 impl ElementKernel for RAdam {
@@ -47,7 +48,7 @@ impl ElementKernel for RAdam {
     }
 
     #[inline(always)]
-    fn update(&self, s: &RAdamScalars, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
+    fn update<R: GradRun>(&self, s: &RAdamScalars, params: &mut [f32], grads: R, states: &mut [&mut [f32]]) {
         let [m, v] = states else { unreachable!("the driver passes state_count() buffers") };
         let sign = if self.maximize { -1.0f32 } else { 1.0 };
         let (decay, wd) = match (self.weight_decay != 0.0, self.decoupled_weight_decay) {
@@ -63,17 +64,17 @@ impl ElementKernel for RAdam {
             *m = lerp(*m, g, w, one_minus_w);
             *v = *v * beta2 + one_minus_beta2 * g * g;
         };
-        let zipped = params.iter_mut().zip(grads).zip(m.iter_mut()).zip(v.iter_mut());
+        let zipped = params.iter_mut().zip(grads.values()).zip(m.iter_mut()).zip(v.iter_mut());
         match rect {
             Some(rect) => {
-                for (((p, &g), m), v) in zipped {
+                for (((p, g), m), v) in zipped {
                     moments(p, g, m, v);
                     let adaptive_lr = bias_correction2_sqrt / (v.sqrt() + eps);
                     *p -= *m / bias_correction1 * lr * adaptive_lr * rect;
                 }
             }
             None => {
-                for (((p, &g), m), v) in zipped {
+                for (((p, g), m), v) in zipped {
                     moments(p, g, m, v);
                     *p -= *m / bias_correction1 * lr;
                 }

@@ -3,6 +3,7 @@
 
 use super::math::lerp;
 use crate::driver::ElementKernel;
+use crate::elem::GradRun;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RmsProp {
@@ -27,7 +28,7 @@ impl ElementKernel for RmsProp {
     fn scalars(&self, _: u32, _: &mut [f64]) {}
 
     #[inline(always)]
-    fn update(&self, _: &(), params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
+    fn update<R: GradRun>(&self, _: &(), params: &mut [f32], grads: R, states: &mut [&mut [f32]]) {
         let sign = if self.maximize { -1.0f32 } else { 1.0 };
         let (wd, eps, neg_lr, momentum) = (self.weight_decay as f32, self.eps as f32, -self.lr as f32, self.momentum as f32);
         let (alpha, w) = (self.alpha as f32, (1.0 - self.alpha) as f32);
@@ -38,28 +39,28 @@ impl ElementKernel for RmsProp {
         };
         match (states, self.momentum > 0.0) {
             ([sq], _) => {
-                for ((p, &g), sq) in params.iter_mut().zip(grads).zip(sq.iter_mut()) {
+                for ((p, g), sq) in params.iter_mut().zip(grads.values()).zip(sq.iter_mut()) {
                     let g = square(p, g, sq);
                     *p += neg_lr * g / (sq.sqrt() + eps);
                 }
             }
             ([sq, buf], true) => {
-                for (((p, &g), sq), buf) in params.iter_mut().zip(grads).zip(sq.iter_mut()).zip(buf.iter_mut()) {
+                for (((p, g), sq), buf) in params.iter_mut().zip(grads.values()).zip(sq.iter_mut()).zip(buf.iter_mut()) {
                     let g = square(p, g, sq);
                     *buf = *buf * momentum + g / (sq.sqrt() + eps);
                     *p += neg_lr * *buf;
                 }
             }
             ([sq, ga], false) => {
-                for (((p, &g), sq), ga) in params.iter_mut().zip(grads).zip(sq.iter_mut()).zip(ga.iter_mut()) {
+                for (((p, g), sq), ga) in params.iter_mut().zip(grads.values()).zip(sq.iter_mut()).zip(ga.iter_mut()) {
                     let g = square(p, g, sq);
                     *ga = lerp(*ga, g, w, alpha);
                     *p += neg_lr * g / ((*sq - *ga * *ga).sqrt() + eps);
                 }
             }
             ([sq, buf, ga], _) => {
-                let zipped = params.iter_mut().zip(grads).zip(sq.iter_mut()).zip(buf.iter_mut()).zip(ga.iter_mut());
-                for ((((p, &g), sq), buf), ga) in zipped {
+                let zipped = params.iter_mut().zip(grads.values()).zip(sq.iter_mut()).zip(buf.iter_mut()).zip(ga.iter_mut());
+                for ((((p, g), sq), buf), ga) in zipped {
                     let g = square(p, g, sq);
                     *ga = lerp(*ga, g, w, alpha);
                     *buf = *buf * momentum + g / ((*sq - *ga * *ga).sqrt() + eps);

@@ -3,6 +3,7 @@
 
 use super::math::sign;
 use crate::driver::ElementKernel;
+use crate::elem::GradRun;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Rprop {
@@ -29,7 +30,7 @@ impl ElementKernel for Rprop {
     }
 
     #[inline(always)]
-    fn update(&self, &first: &bool, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
+    fn update<R: GradRun>(&self, &first: &bool, params: &mut [f32], grads: R, states: &mut [&mut [f32]]) {
         let [prev, step_size] = states else { unreachable!("the driver passes state_count() buffers") };
         if first {
             step_size.fill(self.lr as f32);
@@ -37,7 +38,7 @@ impl ElementKernel for Rprop {
         let flip = if self.maximize { -1.0f32 } else { 1.0 };
         let (minus, plus) = (self.eta_minus as f32, self.eta_plus as f32);
         let (lo, hi) = (self.step_size_min as f32, self.step_size_max as f32);
-        for (((p, &g), prev), ss) in params.iter_mut().zip(grads).zip(prev.iter_mut()).zip(step_size.iter_mut()) {
+        for (((p, g), prev), ss) in params.iter_mut().zip(grads.values()).zip(prev.iter_mut()).zip(step_size.iter_mut()) {
             let g = flip * g;
             let agreement = g * *prev;
             // torch: sign(g * prev) becomes eta_plus, eta_minus or 1 (also for NaN, whose sign is 0).

@@ -2,6 +2,7 @@
 //! The momentum buffer starts as a copy of the (decayed) gradient on a tensor's first step.
 
 use crate::driver::ElementKernel;
+use crate::elem::GradRun;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Sgd {
@@ -27,12 +28,12 @@ impl ElementKernel for Sgd {
     }
 
     #[inline(always)]
-    fn update(&self, &first: &bool, params: &mut [f32], grads: &[f32], states: &mut [&mut [f32]]) {
+    fn update<R: GradRun>(&self, &first: &bool, params: &mut [f32], grads: R, states: &mut [&mut [f32]]) {
         let Sgd { lr, momentum, dampening, weight_decay: wd, nesterov, maximize } = *self;
         let sign = if maximize { -1.0 } else { 1.0 };
         match states {
             [] => {
-                for (p, &g) in params.iter_mut().zip(grads) {
+                for (p, g) in params.iter_mut().zip(grads.values()) {
                     let d = sign * g + wd * *p;
                     *p -= lr * d;
                 }
@@ -40,7 +41,7 @@ impl ElementKernel for Sgd {
             [buf] => {
                 let keep = if first { 0.0 } else { momentum };
                 let take = if first { 1.0 } else { 1.0 - dampening };
-                for ((p, &g), b) in params.iter_mut().zip(grads).zip(buf.iter_mut()) {
+                for ((p, g), b) in params.iter_mut().zip(grads.values()).zip(buf.iter_mut()) {
                     let d = sign * g + wd * *p;
                     *b = keep * *b + take * d;
                     let d = if nesterov { d + momentum * *b } else { *b };
