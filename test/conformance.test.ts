@@ -3,6 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { caseType, compare, runConformance } from '../ts/conformance';
+import { DEVICE_KINDS } from '../ts/conformance/runner';
+import { native } from '../ts/native';
 
 const CASES = path.resolve(__dirname, '../../shared/conformance/cases');
 
@@ -35,6 +37,16 @@ describe('conformance cases', () => {
     expect(passes).toEqual(EXPECTED_PASSES);
     const total = Object.values(EXPECTED_PASSES).reduce((a, b) => a + b, 0);
     expect(lines.at(-1)).toBe(`${total} passed, 0 failed, ${summary.unsupported} unsupported`);
+  });
+
+  // The kernel kinds again with the kernels on a GPU; reported as skipped without one.
+  it.skipIf(native.cudaDeviceCount() === 0)('passes the kernel kinds on CUDA (--device cuda)', () => {
+    const lines: string[] = [];
+    const summary = runConformance(CASES, { out: (l) => lines.push(l), device: 'cuda' });
+    expect(lines[0]).toMatch(/^device: cuda:0/);
+    expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([]);
+    const onDevice = summary.results.filter((r) => r.status === 'pass' && DEVICE_KINDS.includes(r.kind!)).length;
+    expect(onDevice).toBe(DEVICE_KINDS.reduce((n, k) => n + EXPECTED_PASSES[k], 0));
   });
 });
 

@@ -3,7 +3,7 @@
 
 export { compare, formatDifference, formatValue } from './compare';
 export type { Difference, Tolerance } from './compare';
-export { runConformance, HANDLERS } from './runner';
-export type { CaseHandler, CaseResult, CaseStatus, ConformanceSummary } from './runner';
+export { runConformance, HANDLERS, DEVICE_KINDS } from './runner';
+export type { CaseContext, CaseHandler, CaseResult, CaseStatus, ConformanceSummary } from './runner';
 export { caseType, isSupported, SUPPORTED } from './support';
 export type { ConformanceCase } from './support';

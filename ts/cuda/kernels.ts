@@ -241,7 +241,7 @@ export class CudaKernels implements Kernels {
       const offsets = g.offsets ?? Uint32Array.from([0, data.length]);
       return native.CudaBucket.upload(this.ordinal, new Float32Array(data.length), data, offsets, dtype);
     });
-    const include = grads.map((g, i) => g.include ?? new Uint8Array(buckets[i] ? (g.offsets?.length ?? 2) - 1 : 0).fill(1));
+    const include = grads.map((g) => g.include ?? new Uint8Array((g.offsets?.length ?? 2) - 1).fill(1));
     const r = f(buckets, include);
     if (writes) {
       grads.forEach((g, i) => buckets[i].downloadGrads((g.values ?? g.bits) as Float32Array | Uint16Array));
