@@ -11,6 +11,8 @@ mod layers;
 mod optim;
 mod scaler;
 mod staging;
+#[cfg(feature = "torch")]
+mod torch;
 mod views;
 
 use napi_derive::napi;
