@@ -8,6 +8,9 @@ import { NativeCollective, type Backend } from './collective';
 import { setDist, type DistContext } from './context';
 import { loadDistNative } from './native-dist';
 
+/** Environment variables (`process.env`), typed without Node's globals so the shipped declarations stand alone. */
+type Env = Record<string, string | undefined>;
+
 export type Launcher = 'none' | 'mpi' | 'anvil';
 export const LAUNCHERS: readonly Launcher[] = ['none', 'mpi', 'anvil'];
 
@@ -45,7 +48,7 @@ export interface LaunchEnv {
   masterPort: number | null;
 }
 
-function intVar(env: NodeJS.ProcessEnv, names: readonly string[], launcher: string, fallback?: number): number {
+function intVar(env: Env, names: readonly string[], launcher: string, fallback?: number): number {
   for (const name of names) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
@@ -59,7 +62,7 @@ function intVar(env: NodeJS.ProcessEnv, names: readonly string[], launcher: stri
 }
 
 /** MMEngine's `_init_dist_mpi` / `_init_dist_pytorch` environment reading. */
-export function readLaunchEnv(launcher: Exclude<Launcher, 'none'>, env: NodeJS.ProcessEnv = process.env): LaunchEnv {
+export function readLaunchEnv(launcher: Exclude<Launcher, 'none'>, env: Env = process.env): LaunchEnv {
   const port = (v: string | undefined, fallback: number | null) => {
     if (v === undefined || v === '') return fallback;
     const p = Number(v);
@@ -92,7 +95,7 @@ export function readLaunchEnv(launcher: Exclude<Launcher, 'none'>, env: NodeJS.P
  * MMEngine's `init_dist(launcher, backend)`: joins the process group and installs it for the
  * runner (null for launcher 'none'). `timeout` in seconds (default 1800, or ANVIL_DIST_TIMEOUT).
  */
-export function initDist(launcher: Launcher, cfg: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): DistContext | null {
+export function initDist(launcher: Launcher, cfg: Record<string, unknown> = {}, env: Env = process.env): DistContext | null {
   if (!LAUNCHERS.includes(launcher)) throw new AnvilError(`--launcher must be one of ${LAUNCHERS.join(', ')}, got '${String(launcher)}'`);
   if (launcher === 'none') return null;
   const { backend, timeout } = readDistCfg(cfg, launcher);

@@ -7,6 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 
 import { AnvilError } from '../errors';
 
+/** Environment variables (`process.env`), typed without Node's globals so the shipped declarations stand alone. */
+type Env = Record<string, string | undefined>;
+
 export interface DistLaunchOptions {
   /** Processes on this machine (one per GPU). */
   nproc: number;
@@ -30,7 +33,7 @@ function positiveInt(v: unknown, name: string, min: number): number {
 }
 
 /** The environment of each local process, rank order. */
-export function workerEnvs(options: DistLaunchOptions, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv[] {
+export function workerEnvs(options: DistLaunchOptions, base: Env = process.env): Env[] {
   const nproc = positiveInt(options.nproc, '--nproc', 1);
   const nnodes = positiveInt(options.nnodes ?? 1, '--nnodes', 1);
   const nodeRank = positiveInt(options.nodeRank ?? 0, '--node-rank', 0);
