@@ -4,12 +4,13 @@
 // levels within seconds — side by side with a plain JS loop and PyTorch CPU (via a worker).
 // Writes bench/RESULTS.md. Options: --quick (N = 1e6 only), --no-torch.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
+import { torchPython } from './venv.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -58,17 +59,6 @@ async function paired(fn, probe, probeBytes, bytes, reps = REPS) {
 }
 
 // ---- PyTorch worker ------------------------------------------------------------------------
-function torchPython() {
-  const venv = path.join(os.homedir(), '.cache', 'anvil', 'bench-venv');
-  const py = path.join(venv, 'bin', 'python');
-  if (!fs.existsSync(py)) {
-    if (process.env.CI) return null; // never in CI
-    console.log(`creating ${venv} with torch==2.15.0 from PyPI (first run only)...`);
-    execFileSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' });
-    execFileSync(py, ['-m', 'pip', 'install', '-q', 'torch==2.15.0'], { stdio: 'inherit' });
-  }
-  return py;
-}
 async function startTorch() {
   if (args.has('--no-torch')) return null;
   const py = torchPython();

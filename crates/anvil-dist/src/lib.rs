@@ -85,6 +85,7 @@ pub(crate) fn check_root(root: usize, world: usize) -> Result<(), DistError> {
 }
 
 /// Divides a summed buffer by the world size (the `Mean` of backends without a native average).
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))] // only MPI lacks a native mean
 pub(crate) fn divide(data: BufMut<'_>, world: usize) {
     match data {
         BufMut::F32(d) => {
