@@ -65,7 +65,7 @@ describe('CUDA backend', () => {
 
   it('rejects device strings it does not know', () => {
     expect(() => parseDevice('gpu', 'optimizer.device')).toThrow(/optimizer.device: expected 'cpu', 'cuda' or 'cuda:N', got "gpu"/);
-    expect(parseDevice('cpu')).toEqual({ type: 'cpu', index: 0 });
+    expect(parseDevice('cpu')).toEqual({ type: 'cpu', index: 0, name: 'cpu' });
   });
 
   it.runIf(gpus === 0)('says clearly that CUDA is missing, everywhere a device can be asked for', () => {

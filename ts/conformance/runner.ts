@@ -135,7 +135,7 @@ export function runConformance(dir: string, options: { out?: (line: string) => v
   const out = options.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new AnvilError(`conformance: '${dir}' is not a directory`);
   const spec = parseDevice(options.device, 'conformance: --device');
-  const ctx: CaseContext = { device: spec.type === 'cuda' ? `cuda:${spec.index}` : 'cpu' };
+  const ctx: CaseContext = { device: spec.name };
   if (ctx.device !== 'cpu') out(`device: ${ctx.device} (kinds ${DEVICE_KINDS.join(', ')}; the others run on the CPU)`);
   const results = caseFiles(dir)
     .sort()

@@ -49,17 +49,19 @@ interface Mirror {
 export interface DeviceSpec {
   type: 'cpu' | 'cuda';
   index: number;
+  /** The canonical name: 'cpu' or 'cuda:N'. */
+  name: string;
 }
 
 export function parseDevice(device: unknown, where = 'device'): DeviceSpec {
-  if (device === undefined || device === null || device === 'cpu') return { type: 'cpu', index: 0 };
+  if (device === undefined || device === null || device === 'cpu') return { type: 'cpu', index: 0, name: 'cpu' };
   const m = typeof device === 'string' ? /^cuda(?::(\d+))?$/.exec(device) : null;
   if (!m) throw new AnvilError(`${where}: expected 'cpu', 'cuda' or 'cuda:N', got ${JSON.stringify(device)}`);
   const index = m[1] === undefined ? 0 : Number(m[1]);
   const count = native.cudaDeviceCount();
   if (count === 0) throw new AnvilError(`${where}: '${device}' was requested but CUDA is not available (no NVIDIA driver or GPU found)`);
   if (index >= count) throw new AnvilError(`${where}: '${device}' was requested but only ${count} GPU(s) are visible`);
-  return { type: 'cuda', index };
+  return { type: 'cuda', index, name: `cuda:${index}` };
 }
 
 /** Whether a CUDA GPU can be used (driver present, at least one device). Never throws. */

@@ -147,7 +147,7 @@ export abstract class Optimizer {
     this.syncStatesFromDevice();
     this.forgetDeviceCopies();
     this.gpu = spec.type === 'cuda' ? cudaKernels(spec.index) : null;
-    this.deviceName = spec.type === 'cuda' ? `cuda:${spec.index}` : 'cpu';
+    this.deviceName = spec.name;
     return this;
   }
 

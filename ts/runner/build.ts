@@ -48,7 +48,7 @@ export function runnerFromConfig(cfg: Record<string, unknown>, options: FromConf
   const trainDataloader = cfg.train_dataloader ? buildDataLoader(cfg.train_dataloader, 'train_dataloader', seed) : undefined;
   const optimWrapper = cfg.optim_wrapper ? buildOptimWrapper(cfg.optim_wrapper, model) : undefined;
   // `device='cuda'`: the optimizers' steps, clipping and loss scaling run on that GPU.
-  const device = readDevice(cfg.device);
+  const device = parseDevice(cfg.device, 'device').name;
   if (optimWrapper && device !== 'cpu') for (const w of wrappersOf(optimWrapper)) w.optimizer.to(device);
   // Before the schedulers, which take their initial lr from the groups (MMEngine's scale_lr).
   const autoScaleLr = readAutoScaleLr(cfg.auto_scale_lr);
@@ -77,12 +77,6 @@ export function runnerFromConfig(cfg: Record<string, unknown>, options: FromConf
   });
   if (scaleNote) runner.logger.info(scaleNote);
   return runner;
-}
-
-/** `device`: 'cpu' (default), 'cuda' or 'cuda:N' (a clear error when CUDA is missing). */
-function readDevice(raw: unknown): string {
-  const spec = parseDevice(raw, 'device');
-  return spec.type === 'cuda' ? `cuda:${spec.index}` : 'cpu';
 }
 
 function wrappersOf(w: OptimWrapper | OptimWrapperDict): OptimWrapper[] {

@@ -3,7 +3,7 @@
 //! block folds them in a fixed order), clip_grad_value, GradScaler's fused unscale + inf check,
 //! and the fused AMP step's read pass (inf check and norm together, nothing written).
 
-use anvil_kernels::clip::{clip_coefficient, non_finite_norm};
+use anvil_kernels::clip::{clip_coefficient, empty_tensor_norm, non_finite_norm, norm_needs_elements};
 use anvil_kernels::scaler::{inv_scale, AmpCheck, ClipSpec};
 use cudarc::driver::{CudaSlice, LaunchArgs, LaunchConfig, PushKernelArg};
 
@@ -31,7 +31,7 @@ fn push_grads_mut<'a>(b: &mut LaunchArgs<'a>, grads: &'a mut DeviceGrads) {
     };
 }
 
-/// The reduction a norm order needs (`mode` in kernels.cu's norm_partial).
+/// The reduction a norm order needs (`mode` in kernels.cu's norm_partial); the order is checked by `reduce`.
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Mode {
     Two = 0,
@@ -42,21 +42,15 @@ enum Mode {
     Power = 5,
 }
 
-fn mode(norm_type: f64) -> Result<Mode, CudaError> {
-    Ok(match norm_type {
-        p if p.is_nan() => return Err(CudaError::new("norm_type must be a number, got nan")),
+fn mode(norm_type: f64) -> Mode {
+    match norm_type {
         0.0 => Mode::Count,
         1.0 => Mode::One,
         2.0 => Mode::Two,
         f64::INFINITY => Mode::Max,
         f64::NEG_INFINITY => Mode::Min,
         _ => Mode::Power,
-    })
-}
-
-/// Python's `str(float)`, as the CPU kernels' messages print orders.
-fn py_float(p: f64) -> String {
-    if p.is_finite() && p.fract() == 0.0 { format!("{p:.1}") } else { format!("{p}") }
+    }
 }
 
 fn same_device(lists: &[GradSet<'_>]) -> Result<(), CudaError> {
@@ -69,7 +63,7 @@ fn same_device(lists: &[GradSet<'_>]) -> Result<(), CudaError> {
 /// torch's `get_total_norm` of `value_scale * g` over the included tensors, and whether a raw
 /// gradient was inf or NaN (the AMP check). One read pass over the gradients.
 pub fn total_norm_and_check(lists: &mut [GradSet<'_>], norm_type: f64, value_scale: f32) -> Result<(f32, bool), CudaError> {
-    let mode = mode(norm_type)?;
+    let mode = mode(norm_type);
     let (total, found_inf) = reduce(lists, mode, norm_type, value_scale)?;
     let norm = match mode {
         Mode::Two => total.sqrt(),
@@ -86,8 +80,9 @@ pub fn square_sum(lists: &mut [GradSet<'_>], value_scale: f32) -> Result<f64, Cu
 
 /// The folded partials of one norm order (before the final root) and the inf/NaN flag.
 fn reduce(lists: &mut [GradSet<'_>], mode: Mode, norm_type: f64, value_scale: f32) -> Result<(f64, bool), CudaError> {
+    // The CPU kernels' rules for the order (NaN is an error; max, min and negative powers need elements).
+    let needs_elements = norm_needs_elements(norm_type).map_err(|e| CudaError::new(e.0))?;
     same_device(lists)?;
-    let needs_elements = matches!(mode, Mode::Max | Mode::Min) || (mode == Mode::Power && norm_type < 0.0);
     let mut tables = Vec::new();
     let mut tensors = 0usize;
     for l in lists.iter_mut() {
@@ -96,10 +91,7 @@ fn reduce(lists: &mut [GradSet<'_>], mode: Mode, norm_type: f64, value_scale: f3
             if inc != 0 {
                 tensors += 1;
                 if w[0] == w[1] && needs_elements {
-                    return Err(CudaError::new(format!(
-                        "cannot compute the {} norm of an empty gradient tensor because the operation does not have an identity",
-                        py_float(norm_type)
-                    )));
+                    return Err(CudaError::new(empty_tensor_norm(norm_type).0));
                 }
             }
         }

@@ -75,7 +75,7 @@ impl DeviceKernel for Sgd {
 impl DeviceKernel for Adam {
     const NAME: &'static str = "adam";
     fn hyper(&self) -> Hyper {
-        let (decay, coupled) = if self.decoupled { ((1.0 - self.lr * self.weight_decay) as f32, 0.0) } else { (1.0, self.weight_decay as f32) };
+        let (decay, coupled) = decays(self.lr, self.weight_decay, self.decoupled);
         hyper(&[decay, coupled, (1.0 - self.beta1) as f32, self.beta2 as f32, (1.0 - self.beta2) as f32, self.eps as f32, sign(self.maximize), flag(self.amsgrad)])
     }
     fn pack(&self, s: &Self::Scalars) -> [f32; 4] {

@@ -257,10 +257,7 @@ pub fn total_norm_and_check(lists: &[GradList<'_>], norm_type: f64, value_scale:
 /// into their tensor's, in chunk order; tensors' partials combine into the total in order.
 fn combine(lists: &[GradList<'_>], norm: Norm, norm_type: f64, value_scale: f32, check: bool) -> Result<(f32, bool), KernelError> {
     if norm.needs_elements() && lists.iter().any(|l| l.tensors().any(|r| r.is_empty())) {
-        return Err(KernelError::new(format!(
-            "cannot compute the {} norm of an empty gradient tensor because the operation does not have an identity",
-            py_float(norm_type)
-        )));
+        return Err(empty_tensor_norm(norm_type));
     }
     let within = |a: f64, b: f64| match norm {
         Norm::Inf => nan_max(a, b),
@@ -356,6 +353,20 @@ multiversion! {
 /// f32 math, one rounding for half types).
 pub fn scale(lists: &mut [GradList<'_>], factor: f32) {
     crate::chunks::for_each_run_mut(lists, |d| scale_run(d, factor), |()| ());
+}
+
+/// Whether a norm order cannot reduce an empty tensor (max, min, negative powers: no identity);
+/// an error for NaN. Shared with the CUDA backend, which reduces on the device.
+pub fn norm_needs_elements(norm_type: f64) -> Result<bool, KernelError> {
+    Ok(Norm::new(norm_type)?.needs_elements())
+}
+
+/// torch's error for such an order over an included empty tensor.
+pub fn empty_tensor_norm(norm_type: f64) -> KernelError {
+    KernelError::new(format!(
+        "cannot compute the {} norm of an empty gradient tensor because the operation does not have an identity",
+        py_float(norm_type)
+    ))
 }
 
 /// torch's error for `error_if_nonfinite=True`.

@@ -171,14 +171,7 @@ impl Element for f16 {
 
     #[inline(always)]
     fn read_each<R: ReadTile>(data: &[f16], r: &mut R) {
-        let mut buf = [0.0f32; TILE];
-        for t in data.chunks(TILE) {
-            let b = &mut buf[..t.len()];
-            for (d, s) in b.iter_mut().zip(t) {
-                *d = s.widen();
-            }
-            r.tile(b);
-        }
+        read_widened(data, r);
     }
 
     #[inline(always)]
@@ -203,14 +196,7 @@ impl Element for bf16 {
 
     #[inline(always)]
     fn read_each<R: ReadTile>(data: &[bf16], r: &mut R) {
-        let mut buf = [0.0f32; TILE];
-        for t in data.chunks(TILE) {
-            let b = &mut buf[..t.len()];
-            for (d, s) in b.iter_mut().zip(t) {
-                *d = bf16_bits_to_f32(s.to_bits());
-            }
-            r.tile(b);
-        }
+        read_widened(data, r);
     }
 
     #[inline(always)]
@@ -226,6 +212,19 @@ impl Element for bf16 {
                 *d = bf16::from_bits(f32_to_bf16_bits(s));
             }
         }
+    }
+}
+
+/// A half-precision run read tile by tile, each widened into a stack buffer.
+#[inline(always)]
+fn read_widened<E: Element, R: ReadTile>(data: &[E], r: &mut R) {
+    let mut buf = [0.0f32; TILE];
+    for t in data.chunks(TILE) {
+        let b = &mut buf[..t.len()];
+        for (d, &s) in b.iter_mut().zip(t) {
+            *d = s.widen();
+        }
+        r.tile(b);
     }
 }
 
