@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// All-reduce bandwidth on 2 MPI ranks: Anvil's MPI collective against MPI_Allreduce called
-// directly, measured alternately in one run (crates/anvil-dist/examples/allreduce_bench.rs).
+// All-reduce bandwidth on 2 MPI ranks: Anvil's MPI collective as the engine calls it (handed to
+// the communication thread and waited for) against MPI_Allreduce called directly on that thread,
+// measured alternately in one run (crates/anvil-dist/examples/allreduce_bench.rs).
 // Writes bench/RESULTS-dist.md. Target: the wrapper's sum within 5% of raw MPI at every size.
 // Needs Open MPI (openmpi-bin libopenmpi-dev libclang-dev). Not part of CI.
 //
@@ -41,6 +42,7 @@ const md = `# All-reduce on ${np} MPI ranks: Anvil's wrapper against raw MPI_All
 
 \`node bench/allreduce.mjs\` (${new Date().toISOString().slice(0, 10)}), ${library}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), one machine (shared memory).
 float32, in place, median of the repetitions; raw and wrapper alternate within each repetition.
+The wrapper is timed from the caller, as the engine calls it: handed to the communication thread (where MPI lives) and waited for; raw MPI_Allreduce is timed on that thread.
 Bus bandwidth as nccl-tests counts it: 2 (n - 1) / n x bytes / time.
 
 | elements | raw ms (median) | wrapper sum ms (median) | wrapper vs raw (median) | raw ms (min) | wrapper ms (min) | wrapper vs raw (min) | raw bus GB/s (min) | wrapper bus GB/s (min) | wrapper vs raw (median of paired reps) | wrapper mean ms (median) | reps |

@@ -46,6 +46,10 @@ class RecordShardHook extends anvil.Hook {
     const file = require('path').join(runner.workDir, 'shards.rank' + anvil.getDistInfo().rank + '.jsonl');
     fs.appendFileSync(file, JSON.stringify({ epoch: runner.epoch, indices: dl.sampler.indices(dl.dataset.length) }) + '\\n');
   }
+  afterTrainEpoch(runner) {
+    const file = require('path').join(runner.workDir, 'sync.rank' + anvil.getDistInfo().rank + '.jsonl');
+    fs.appendFileSync(file, JSON.stringify(runner.optimWrapper.gradSyncStats) + '\\n');
+  }
 }
 if (!anvil.HOOKS.has('RecordShardHook')) anvil.HOOKS.registerClass('RecordShardHook', RecordShardHook, { accepts: [] });
 module.exports = {
@@ -91,8 +95,11 @@ function runFolders(dir: string): string[] {
 describe.skipIf(!mpiReady)('2 MPI ranks', () => {
   it('train like 1 rank with twice the batch: same weights, disjoint shards covering each epoch, one writer', () => {
     writeConfig(path.join(tmp, 'digits.js'));
-    const two = mpirun(2, ['train', 'digits.js', '--launcher', 'mpi', '--work-dir', 'two']);
+    // 10 KiB buckets: fc2, fc1.weight and fc1.bias each get their own all-reduce, fc2's started before fc1's backward.
+    const two = mpirun(2, ['train', 'digits.js', '--launcher', 'mpi', '--work-dir', 'two', '--cfg-options', 'model_wrapper_cfg.bucket_cap_mb=0.01']);
     expect(two.status, two.out).toBe(0);
+    const blocking = mpirun(2, ['train', 'digits.js', '--launcher', 'mpi', '--work-dir', 'blocking', '--cfg-options', 'model_wrapper_cfg.overlap_grad_reduce=False']);
+    expect(blocking.status, blocking.out).toBe(0);
     const one = single(['train', 'digits.js', '--work-dir', 'one', '--cfg-options', 'train_dataloader.batch_size=32']);
     expect(one.status, one.out).toBe(0);
 
@@ -110,6 +117,15 @@ describe.skipIf(!mpiReady)('2 MPI ranks', () => {
       expect(r1.indices).toEqual(order.filter((_, i) => i % 2 === 1));
     }
     expect(shards(dir2, 0)[0].indices).not.toEqual(shards(dir2, 0)[1].indices);
+
+    // Every step after the first started all three buckets during backward; the overlapped run
+    // ends with exactly the weights of the one that reduces after backward.
+    for (const rank of [0, 1]) {
+      const stats = fs.readFileSync(path.join(dir2, `sync.rank${rank}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(stats).toEqual([{ overlapped: 3, collectives: 4 }, { overlapped: 3, collectives: 4 }]);
+    }
+    const wb = weights(path.join(tmp, 'blocking', 'epoch_2.safetensors'));
+    for (const [key, w] of Object.entries(weights(path.join(dir2, 'epoch_2.safetensors')))) expect(Array.from(w), key).toEqual(Array.from(wb[key]));
 
     const [w1, w2] = [weights(path.join(tmp, 'one', 'epoch_2.safetensors')), weights(path.join(dir2, 'epoch_2.safetensors'))];
     const init = weights(path.join(dir2, 'epoch_1.safetensors'));

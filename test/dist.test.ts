@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { DataLoader, DefaultSampler, Parameter, SGD } from '../ts';
-import type { Collective, DistContext, ReduceOp } from '../ts/dist';
+import type { Collective, DistContext, PendingReduce, ReduceOp } from '../ts/dist';
 import { allReduceBuffers, allReduceGradients, broadcastModel, collectResults, DistEvaluator, optimizerBuckets, readDistCfg, readLaunchEnv, setDist, workerEnvs } from '../ts/dist';
 import { shardIndices, shardSize } from '../ts/data/sampler';
 import { Evaluator } from '../ts/evaluation/metric';
@@ -143,11 +143,15 @@ class SimulatedGroup implements DistContext {
 
   allReduce(data: Float32Array | Float64Array, op: ReduceOp = 'sum'): void {
     this.calls.push(`allReduce:${op}:${data.length}`);
+    combine(data, this.peer.shift()!, op);
+  }
+
+  /** The peer's data is taken in issue order; the result lands at wait. */
+  allReduceStart(data: Float32Array, op: ReduceOp = 'sum'): PendingReduce {
+    this.calls.push(`allReduceStart:${op}:${data.length}`);
     const other = this.peer.shift()!;
-    for (let i = 0; i < data.length; i++) {
-      const [a, b] = [data[i], other[i]];
-      data[i] = op === 'max' ? Math.max(a, b) : op === 'min' ? Math.min(a, b) : op === 'sum' ? a + b : (a + b) / 2;
-    }
+    let done = false;
+    return { wait: () => (done ? undefined : ((done = true), combine(data, other, op))) };
   }
 
   broadcast(data: Float32Array | Float64Array | Uint8Array): void {
@@ -161,6 +165,13 @@ class SimulatedGroup implements DistContext {
 
   barrier(): void {}
   finalize(): void {}
+}
+
+function combine(data: Float32Array | Float64Array, other: Float32Array | Float64Array | Uint8Array, op: ReduceOp): void {
+  for (let i = 0; i < data.length; i++) {
+    const [a, b] = [data[i], other[i]];
+    data[i] = op === 'max' ? Math.max(a, b) : op === 'min' ? Math.min(a, b) : op === 'sum' ? a + b : (a + b) / 2;
+  }
 }
 
 describe('data parallel pieces over a simulated group', () => {

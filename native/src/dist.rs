@@ -1,42 +1,35 @@
 //! Collective bindings (crates/anvil-dist): one process-wide communicator, set up by `distInit`
-//! and used in place on JS typed arrays. NCCL is in every build (loaded at run time); MPI only in
-//! the addon built with the `mpi` feature (`npm run build:native:mpi`), which links libmpi.
+//! on its own thread (`CommWorker`) and used in place on JS typed arrays, blocking or started
+//! now and waited later (`distAllReduceStartF32`, `distWait`). NCCL is in every build (loaded at
+//! run time); MPI only in the addon built with the `mpi` feature (`npm run build:native:mpi`),
+//! which links libmpi.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
-use anvil_dist::{exit_handler, Buf, BufMut, Collective, DistError, ReduceOp, DEFAULT_TIMEOUT_S};
+use anvil_dist::{exit_handler, Backend, Buf, BufMut, Collective, CommWorker, DistError, ReduceOp, DEFAULT_TIMEOUT_S};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::views::invalid;
 
-enum Backend {
-    #[cfg(feature = "mpi")]
-    Mpi(anvil_dist::mpi::MpiCollective),
-    Nccl(anvil_dist::nccl::NcclCollective),
-}
-
-impl Backend {
-    fn collective(&self) -> &dyn Collective {
-        match self {
-            #[cfg(feature = "mpi")]
-            Backend::Mpi(c) => c,
-            Backend::Nccl(c) => c,
-        }
-    }
-}
-
-static DIST: Mutex<Option<Backend>> = Mutex::new(None);
+/// The backend lives on the worker's thread (MPI's `Funneled` threading: init, every collective
+/// and finalize on one thread); JS only submits and waits.
+static DIST: Mutex<Option<CommWorker>> = Mutex::new(None);
 
 fn err(e: DistError) -> Error {
     Error::from_reason(e.0)
 }
 
-fn with<T>(f: impl FnOnce(&dyn Collective) -> std::result::Result<T, DistError>) -> Result<T> {
+fn worker<T>(f: impl FnOnce(&CommWorker) -> std::result::Result<T, DistError>) -> Result<T> {
     let guard = DIST.lock().map_err(|_| Error::from_reason("the communicator's lock is poisoned"))?;
-    let backend = guard.as_ref().ok_or_else(|| Error::from_reason("no process group: call distInit first"))?;
-    f(backend.collective()).map_err(err)
+    let worker = guard.as_ref().ok_or_else(|| Error::from_reason("no process group: call distInit first"))?;
+    f(worker).map_err(err)
+}
+
+/// A blocking collective: queued behind the started ones, then waited.
+fn with<T: Send>(f: impl FnOnce(&dyn Collective) -> std::result::Result<T, DistError> + Send) -> Result<T> {
+    worker(|w| w.run(f))
 }
 
 fn op(name: &str) -> Result<ReduceOp> {
@@ -88,8 +81,8 @@ pub fn dist_init(options: DistInitOptions) -> Result<DistInfo> {
         return Err(invalid(format!("distInit: timeoutS must be a positive number of seconds, got {timeout_s}")));
     }
     let timeout = Duration::from_secs_f64(timeout_s);
-    let backend = match options.backend.as_str() {
-        "mpi" => init_mpi(timeout)?,
+    let w = match options.backend.as_str() {
+        "mpi" => spawn_mpi(timeout)?,
         "nccl" => {
             let need = |v: Option<u32>, name: &str| v.ok_or_else(|| invalid(format!("distInit: the nccl backend needs {name}")));
             let port = need(options.master_port, "masterPort")?;
@@ -102,23 +95,23 @@ pub fn dist_init(options: DistInitOptions) -> Result<DistInfo> {
                 master_port: port,
                 timeout,
             };
-            Backend::Nccl(anvil_dist::nccl::NcclCollective::init(&opts, exit_handler()).map_err(err)?)
+            CommWorker::spawn(move || Ok(Box::new(anvil_dist::nccl::NcclCollective::init(&opts, exit_handler())?) as Box<dyn Backend>)).map_err(err)?
         }
         other => return Err(invalid(format!("distInit: backend must be 'mpi' or 'nccl', got '{other}'"))),
     };
-    let c = backend.collective();
-    let info = DistInfo { rank: c.rank() as u32, world_size: c.world_size() as u32, backend: c.backend().to_string() };
-    *guard = Some(backend);
+    let info = DistInfo { rank: w.rank() as u32, world_size: w.world_size() as u32, backend: w.backend().to_string() };
+    *guard = Some(w);
     Ok(info)
 }
 
+/// MPI is initialized on the worker's thread, which thereby becomes MPI's one thread.
 #[cfg(feature = "mpi")]
-fn init_mpi(timeout: Duration) -> Result<Backend> {
-    Ok(Backend::Mpi(anvil_dist::mpi::MpiCollective::init(timeout, exit_handler()).map_err(err)?))
+fn spawn_mpi(timeout: Duration) -> Result<CommWorker> {
+    CommWorker::spawn(move || Ok(Box::new(anvil_dist::mpi::MpiCollective::init(timeout, exit_handler())?) as Box<dyn Backend>)).map_err(err)
 }
 
 #[cfg(not(feature = "mpi"))]
-fn init_mpi(_timeout: Duration) -> Result<Backend> {
+fn spawn_mpi(_timeout: Duration) -> Result<CommWorker> {
     Err(Error::from_reason("this addon was built without MPI; the MPI build is `npm run build:native:mpi` (needs libopenmpi-dev and libclang-dev)"))
 }
 
@@ -131,15 +124,14 @@ pub fn dist_mpi_library_version() -> String {
     String::new()
 }
 
-/// Leaves the process group after a barrier; the watchdog stops treating closed links as failures.
+/// Leaves the process group after a barrier, once every started collective has run; the
+/// watchdog stops treating closed links as failures.
 #[napi(catch_unwind)]
 pub fn dist_finalize() -> Result<()> {
-    let backend = DIST.lock().map_err(|_| Error::from_reason("the communicator's lock is poisoned"))?.take();
-    match backend {
+    let worker = DIST.lock().map_err(|_| Error::from_reason("the communicator's lock is poisoned"))?.take();
+    match worker {
         None => Ok(()),
-        #[cfg(feature = "mpi")]
-        Some(Backend::Mpi(c)) => c.finalize().map_err(err),
-        Some(Backend::Nccl(c)) => c.finalize().map_err(err),
+        Some(w) => w.finalize().map_err(err),
     }
 }
 
@@ -148,52 +140,81 @@ pub fn dist_finalize() -> Result<()> {
 pub fn dist_all_reduce_f32(mut data: Float32Array, reduce: String) -> Result<()> {
     let op = op(&reduce)?;
     // SAFETY: the array is only read and written here, during this call.
-    with(|c| c.all_reduce(BufMut::F32(unsafe { data.as_mut() }), op))
+    let d = unsafe { data.as_mut() };
+    with(move |c| c.all_reduce(BufMut::F32(d), op))
 }
 
 #[napi(catch_unwind)]
 pub fn dist_all_reduce_f64(mut data: Float64Array, reduce: String) -> Result<()> {
     let op = op(&reduce)?;
     // SAFETY: as above.
-    with(|c| c.all_reduce(BufMut::F64(unsafe { data.as_mut() }), op))
+    let d = unsafe { data.as_mut() };
+    with(move |c| c.all_reduce(BufMut::F64(d), op))
+}
+
+/// Starts an in-place all-reduce of `data` (a whole array or a subarray view) behind every
+/// collective issued before it and returns its ticket at once; `distWait(ticket)` finishes it.
+/// Until then the caller must keep `data` alive (hold a reference) and neither read nor write it,
+/// nor detach or transfer its buffer: the communication thread works on its memory directly.
+#[napi(catch_unwind)]
+pub fn dist_all_reduce_start_f32(mut data: Float32Array, reduce: String) -> Result<f64> {
+    let op = op(&reduce)?;
+    // SAFETY: the memory of a non-resizable ArrayBuffer does not move; by the contract above the
+    // JS side keeps it alive and untouched until `distWait` returned for this ticket.
+    let d = unsafe { data.as_mut() };
+    worker(|w| unsafe { w.all_reduce_start(BufMut::F32(d), op) }).map(|t| t as f64)
+}
+
+/// Blocks until the started collective `ticket` has finished; throws its error.
+#[napi(catch_unwind)]
+pub fn dist_wait(ticket: f64) -> Result<()> {
+    if !(ticket >= 1.0 && ticket.fract() == 0.0 && ticket <= 9_007_199_254_740_991.0) {
+        return Err(invalid(format!("distWait: ticket must be a positive integer returned by a started collective, got {ticket}")));
+    }
+    worker(|w| w.wait(ticket as u64))
 }
 
 /// Every rank ends with rank `root`'s values.
 #[napi(catch_unwind)]
 pub fn dist_broadcast_f32(mut data: Float32Array, root: u32) -> Result<()> {
     // SAFETY: as above.
-    with(|c| c.broadcast(BufMut::F32(unsafe { data.as_mut() }), root as usize))
+    let d = unsafe { data.as_mut() };
+    with(move |c| c.broadcast(BufMut::F32(d), root as usize))
 }
 
 #[napi(catch_unwind)]
 pub fn dist_broadcast_f64(mut data: Float64Array, root: u32) -> Result<()> {
     // SAFETY: as above.
-    with(|c| c.broadcast(BufMut::F64(unsafe { data.as_mut() }), root as usize))
+    let d = unsafe { data.as_mut() };
+    with(move |c| c.broadcast(BufMut::F64(d), root as usize))
 }
 
 #[napi(catch_unwind)]
 pub fn dist_broadcast_bytes(mut data: Uint8Array, root: u32) -> Result<()> {
     // SAFETY: as above.
-    with(|c| c.broadcast(BufMut::U8(unsafe { data.as_mut() }), root as usize))
+    let d = unsafe { data.as_mut() };
+    with(move |c| c.broadcast(BufMut::U8(d), root as usize))
 }
 
 /// Every rank's `data` (same length on all ranks), concatenated in rank order.
 #[napi(catch_unwind)]
 pub fn dist_all_gather_bytes(data: Uint8Array) -> Result<Uint8Array> {
-    let mut out = Vec::new();
-    with(|c| {
-        out = vec![0u8; data.len() * c.world_size()];
-        c.all_gather(Buf::U8(&data), BufMut::U8(&mut out))
+    let d: &[u8] = &data;
+    let out = with(move |c| {
+        let mut out = vec![0u8; d.len() * c.world_size()];
+        c.all_gather(Buf::U8(d), BufMut::U8(&mut out))?;
+        Ok(out)
     })?;
     Ok(Uint8Array::new(out))
 }
 
 #[napi(catch_unwind)]
 pub fn dist_all_gather_f64(data: Float64Array) -> Result<Float64Array> {
-    let mut out = Vec::new();
-    with(|c| {
-        out = vec![0f64; data.len() * c.world_size()];
-        c.all_gather(Buf::F64(&data), BufMut::F64(&mut out))
+    let d: &[f64] = &data;
+    let out = with(move |c| {
+        let mut out = vec![0f64; d.len() * c.world_size()];
+        c.all_gather(Buf::F64(d), BufMut::F64(&mut out))?;
+        Ok(out)
     })?;
     Ok(Float64Array::new(out))
 }

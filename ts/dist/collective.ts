@@ -7,6 +7,12 @@ import type * as Native from '../../native/index';
 export type ReduceOp = 'sum' | 'mean' | 'max' | 'min';
 export type Backend = 'mpi' | 'nccl';
 
+/** A started all-reduce: `data` must not be read or written until `wait()` returns. */
+export interface PendingReduce {
+  /** Blocks until the reduction is done (throws its error); later calls do nothing. */
+  wait(): void;
+}
+
 /** Every method is a collective: all ranks call it in the same order with same-length arrays. */
 export interface Collective {
   readonly rank: number;
@@ -14,6 +20,11 @@ export interface Collective {
   readonly backend: Backend;
   /** Reduces element-wise over all ranks, in place (mean: the sum divided by the world size). */
   allReduce(data: Float32Array | Float64Array, op?: ReduceOp): void;
+  /**
+   * Starts an in-place all-reduce of `data` (a subarray view is fine) and returns at once; it runs
+   * after every collective issued before it, on the communication thread, while the caller goes on.
+   */
+  allReduceStart(data: Float32Array, op?: ReduceOp): PendingReduce;
   /** Every rank ends with `root`'s values, in place. */
   broadcast(data: Float32Array | Float64Array | Uint8Array, root?: number): void;
   /** Every rank's bytes, in rank order (lengths may differ between ranks). */
@@ -30,6 +41,8 @@ export type DistNative = Pick<
   | 'distFinalize'
   | 'distAllReduceF32'
   | 'distAllReduceF64'
+  | 'distAllReduceStartF32'
+  | 'distWait'
   | 'distBroadcastF32'
   | 'distBroadcastF64'
   | 'distBroadcastBytes'
@@ -39,6 +52,12 @@ export type DistNative = Pick<
 >;
 
 export class NativeCollective implements Collective {
+  /**
+   * The arrays of started all-reduces, by ticket: the communication thread works on their memory
+   * until waited (or finalize ran them), so they must not be collected even if the PendingReduce is.
+   */
+  private readonly inFlight = new Map<number, Float32Array>();
+
   constructor(
     private readonly lib: DistNative,
     readonly rank: number,
@@ -50,6 +69,24 @@ export class NativeCollective implements Collective {
     if (data instanceof Float32Array) this.lib.distAllReduceF32(data, op);
     else if (data instanceof Float64Array) this.lib.distAllReduceF64(data, op);
     else throw new AnvilError('allReduce: expected a Float32Array or Float64Array');
+  }
+
+  allReduceStart(data: Float32Array, op: ReduceOp = 'sum'): PendingReduce {
+    if (!(data instanceof Float32Array)) throw new AnvilError('allReduceStart: expected a Float32Array');
+    const ticket = this.lib.distAllReduceStartF32(data, op);
+    this.inFlight.set(ticket, data);
+    let done = false;
+    return {
+      wait: () => {
+        if (done) return;
+        done = true;
+        try {
+          this.lib.distWait(ticket);
+        } finally {
+          this.inFlight.delete(ticket);
+        }
+      },
+    };
   }
 
   broadcast(data: Float32Array | Float64Array | Uint8Array, root = 0): void {
@@ -68,7 +105,11 @@ export class NativeCollective implements Collective {
   }
 
   finalize(): void {
-    this.lib.distFinalize();
+    try {
+      this.lib.distFinalize();
+    } finally {
+      this.inFlight.clear();
+    }
   }
 }
 

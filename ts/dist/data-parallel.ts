@@ -27,16 +27,21 @@ export function optimizerBuckets(optimizer: Bucketed): Bucket[] {
   return [...seen];
 }
 
-const halfScratch = new WeakMap<Bucket, Float32Array>();
-
 /**
  * Averages the gradients of every bucket over the ranks, in place, and makes the has-gradient
- * flags agree (a tensor has a gradient when any rank gave it one; the others count as zeros, as
- * DDP counts unused parameters). float16/bfloat16 gradients are averaged in float32 and rounded
- * back, so an overflow on any rank is inf on all, and AMP's skip decision is the same everywhere.
+ * flags agree. The blocking form of GradSync (grad-sync.ts), which overlaps this with backward.
  */
 export function allReduceGradients(buckets: readonly Bucket[], group: Collective): void {
   if (group.worldSize === 1) return;
+  agreeOnFlags(buckets, group);
+  for (const b of buckets) reduceBucket(b, group);
+}
+
+/**
+ * A tensor has a gradient when any rank gave it one; the others count as zeros, as DDP counts
+ * unused parameters (one collective for all buckets).
+ */
+export function agreeOnFlags(buckets: readonly Bucket[], group: Collective): void {
   const total = buckets.reduce((n, b) => n + b.size, 0);
   const flags = new Float32Array(total);
   let at = 0;
@@ -49,21 +54,31 @@ export function allReduceGradients(buckets: readonly Bucket[], group: Collective
   for (const b of buckets) {
     for (let i = 0; i < b.size; i++) b.hasGrad[i] = flags[at + i];
     at += b.size;
-    const grads = b.grads;
-    if (grads instanceof Float32Array) {
-      group.allReduce(grads, 'mean');
-    } else {
-      let scratch = halfScratch.get(b);
-      if (!scratch || scratch.length !== grads.length) halfScratch.set(b, (scratch = new Float32Array(grads.length)));
-      native.widenGradBits(grads, b.gradDtype, scratch);
-      group.allReduce(scratch, 'mean');
-      native.narrowGradBits(scratch, b.gradDtype, grads);
-    }
   }
 }
 
+const halfScratch = new WeakMap<Bucket, Float32Array>();
+
+/**
+ * One bucket's gradients averaged over the ranks. float16/bfloat16 gradients are averaged in
+ * float32 and rounded back, so an overflow on any rank is inf on all, and AMP's skip decision is
+ * the same everywhere.
+ */
+export function reduceBucket(b: Bucket, group: Collective): void {
+  const grads = b.grads;
+  if (grads instanceof Float32Array) {
+    group.allReduce(grads, 'mean');
+    return;
+  }
+  let scratch = halfScratch.get(b);
+  if (!scratch || scratch.length !== grads.length) halfScratch.set(b, (scratch = new Float32Array(grads.length)));
+  native.widenGradBits(grads, b.gradDtype, scratch);
+  group.allReduce(scratch, 'mean');
+  native.narrowGradBits(scratch, b.gradDtype, grads);
+}
+
 /** The model's float32 and int64 buffers, each kind flattened into one array (one collective each). */
-function flatBuffers(model: ModelLike): { views: ModelBuffer[]; f32: Float32Array; f64: Float64Array } {
+function flatBuffers(model: Pick<ModelLike, 'namedBuffers'>): { views: ModelBuffer[]; f32: Float32Array; f64: Float64Array } {
   const views = model.namedBuffers().map(([, b]) => b);
   const f32n = views.filter((b) => b.data instanceof Float32Array).reduce((n, b) => n + b.numel, 0);
   const f64n = views.filter((b) => b.data instanceof Float64Array).reduce((n, b) => n + b.numel, 0);
@@ -107,6 +122,12 @@ export function broadcastModel(model: ModelLike, group: Collective, root = 0): v
   if (group.worldSize === 1) return;
   const buckets = new Set(model.parameters().map((p) => p.location.bucket));
   for (const b of buckets) group.broadcast(b.params, root);
+  broadcastBuffers(model, group, root);
+}
+
+/** DDP's `broadcast_buffers`: every rank takes rank 0's buffers (BatchNorm statistics). */
+export function broadcastBuffers(model: Pick<ModelLike, 'namedBuffers'>, group: Collective, root = 0): void {
+  if (group.worldSize === 1) return;
   const { views, f32, f64 } = flatBuffers(model);
   if (views.length === 0) return;
   group.broadcast(f32, root);

@@ -112,6 +112,8 @@ export abstract class BatchNormBase extends Layer {
     const dx = needInputGrad ? this.inputGrad.get(x.data.length) : null;
     native.batchNormBackward(this.saved(this.norm), this.usedBatchStats, x.data, dy.data, this.weight?.data ?? null,
       this.saveMean, this.saveInvstd, this.weight?.accumulateGrad() ?? null, this.bias?.accumulateGrad() ?? null, dx);
+    this.weight?.gradReady();
+    this.bias?.gradReady();
     return dx && { data: dx, shape: x.shape };
   }
 }

@@ -114,6 +114,8 @@ export class Conv2d extends Layer {
     const dx = needInputGrad ? this.inputGrad.get(x.data.length) : null;
     const db = this.bias ? this.bias.accumulateGrad() : null;
     native.conv2dBackward(this.saved(this.shape), x.data, this.weight.data, dy.data, this.weight.accumulateGrad(), db, dx);
+    this.weight.gradReady();
+    this.bias?.gradReady();
     return dx && { data: dx, shape: x.shape };
   }
 }

@@ -75,6 +75,7 @@ export class Embedding extends Layer {
   backward(dy: Tensor): null {
     const idx = this.saved(this.indices);
     native.embeddingBackward(idx, dy.data, this.numEmbeddings, this.embeddingDim, this.paddingIdx, this.weight.accumulateGrad());
+    this.weight.gradReady();
     return null;
   }
 }

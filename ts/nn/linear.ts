@@ -90,6 +90,8 @@ export class Linear extends Module implements TensorLayer {
     // Without a bias the kernel still sums dy into a bias gradient: give it scratch to discard.
     const dBias = this.bias ? this.bias.accumulateGrad() : this.zeroBias.fill(0);
     native.linearBackward(this.input, this.weight.data, dy, this.weight.accumulateGrad(), dBias, dx, batch, this.inFeatures, this.outFeatures);
+    this.weight.gradReady();
+    this.bias?.gradReady();
     if (!this.bias) this.zeroBias.fill(0);
     return dx;
   }

@@ -44,6 +44,8 @@ abstract class RowNorm extends Layer {
     const dx = needInputGrad ? this.inputGrad.get(x.data.length) : null;
     native.normBackward(shape, this.grouped, x.data, dy.data, this.weight?.data ?? null, this.mean.get(stats), this.rstd.get(stats),
       this.weight?.accumulateGrad() ?? null, this.bias?.accumulateGrad() ?? null, dx);
+    this.weight?.gradReady();
+    this.bias?.gradReady();
     return dx && { data: dx, shape: x.shape };
   }
 }

@@ -2,8 +2,9 @@
 // cadence, gradient clipping, lr/momentum reporting. Models compute gradients themselves (no
 // autograd), so the wrapper hands them the factor to scale gradients by instead of scaling a loss tensor.
 
-import { optimizerBuckets, allReduceGradients } from '../dist/data-parallel';
+import { optimizerBuckets } from '../dist/data-parallel';
 import { getDist } from '../dist/context';
+import { GradSync, type GradSyncOptions, type GradSyncStats } from '../dist/grad-sync';
 import { AnvilError } from '../errors';
 import { getTotalNorm } from './clip-grad';
 import { parseClipGrad, type GradClipper } from './clip-grad-config';
@@ -44,6 +45,9 @@ export class OptimWrapper {
   lastGradNorm: number | null = null;
   readonly logGradNorm: boolean;
   protected readonly clipper: GradClipper | null;
+  /** How gradients are reduced across ranks (`model_wrapper_cfg`); only read in distributed runs. */
+  dataParallel: GradSyncOptions = {};
+  private gradSync: GradSync | null = null;
   private innerCount = 0;
   private maxCounts = -1;
   private remainderCounts = 0;
@@ -123,10 +127,27 @@ export class OptimWrapper {
     this.checkLoss(loss);
     this.innerCount += 1;
     if (!this.shouldUpdate()) return false;
-    // Distributed: the gradients of all ranks, averaged per bucket, before clipping and the step.
-    const group = getDist();
-    if (group) allReduceGradients(optimizerBuckets(this.optimizer), group);
+    // Distributed: the gradients of all ranks averaged (what backward has not started yet, and
+    // waiting for what it has), before clipping and the step.
+    this.sync()?.finish();
     return true;
+  }
+
+  /** What the last distributed gradient sync did (null before one, or in a single-process run). */
+  get gradSyncStats(): GradSyncStats | null {
+    return this.gradSync?.stats ?? null;
+  }
+
+  /** The distributed gradient reducer over the optimizer's buckets, or null in a single-process run. */
+  private sync(): GradSync | null {
+    const group = getDist();
+    if (!group || group.worldSize === 1) return null;
+    const buckets = optimizerBuckets(this.optimizer);
+    const s = this.gradSync;
+    if (!s || s.group !== group || s.buckets.length !== buckets.length || s.buckets.some((b, i) => b !== buckets[i])) {
+      this.gradSync = new GradSync(buckets, group, this.dataParallel);
+    }
+    return this.gradSync;
   }
 
   /**
@@ -146,8 +167,14 @@ export class OptimWrapper {
     return this.innerCount % this.accumulativeCounts === 0 || this.innerCount === this.maxCounts;
   }
 
-  /** MMEngine's `optim_context`: runs `fn` (forward and backward) for this wrapper. */
+  /**
+   * MMEngine's `optim_context`: runs `fn` (forward and backward) for this wrapper. Distributed,
+   * a backward that closes an accumulation window starts its all-reduces while it runs (DDP's
+   * overlap); the others only accumulate (DDP's `no_sync`).
+   */
   optimContext<T>(fn: () => T): T {
+    const next = this.innerCount + 1;
+    if (next % this.accumulativeCounts === 0 || next === this.maxCounts) this.sync()?.arm();
     return fn();
   }
 

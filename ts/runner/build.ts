@@ -4,6 +4,7 @@
 import { buildDataLoader } from '../data';
 import { getDist } from '../dist/context';
 import { syncSeed } from '../dist/data-parallel';
+import { readModelWrapperCfg } from '../dist/model-wrapper';
 import { AnvilError } from '../errors';
 import { buildEvaluator } from '../evaluation';
 import type { BaseModel } from '../models/base-model';
@@ -37,7 +38,10 @@ export function runnerFromConfig(cfg: Record<string, unknown>, options: FromConf
   const group = getDist();
   // Distributed: rank 0's seed everywhere (a random one differs per process), as MMEngine's sync_random_seed.
   const seed = group ? syncSeed(readSeed(cfg.randomness), group) : readSeed(cfg.randomness);
-  setRandomSeed(seed);
+  // MMEngine's diff_rank_seed: rank r draws from seed + r (augmentation, dropout); the samplers
+  // keep the common seed, so the ranks still shard one shuffled order.
+  const diffRankSeed = (cfg.randomness as { diff_rank_seed?: boolean } | null | undefined)?.diff_rank_seed === true;
+  setRandomSeed(diffRankSeed && group ? seed + group.rank : seed);
 
   const model = MODELS.build<BaseModel>(cfg.model, 'model');
   const trainCfg = cfg.train_cfg ? readTrainCfg(cfg.train_cfg) : undefined;
@@ -47,6 +51,8 @@ export function runnerFromConfig(cfg: Record<string, unknown>, options: FromConf
   if (hasTest) readEvalLoopCfg(cfg.test_cfg, 'test_cfg', 'TestLoop');
   const trainDataloader = cfg.train_dataloader ? buildDataLoader(cfg.train_dataloader, 'train_dataloader', seed) : undefined;
   const optimWrapper = cfg.optim_wrapper ? buildOptimWrapper(cfg.optim_wrapper, model) : undefined;
+  const dataParallel = readModelWrapperCfg(cfg.model_wrapper_cfg, cfg.find_unused_parameters);
+  if (optimWrapper) for (const w of wrappersOf(optimWrapper)) w.dataParallel = dataParallel.gradSync;
   // `device='cuda'`: the optimizers' steps, clipping and loss scaling run on that GPU.
   const device = parseDevice(cfg.device, 'device').name;
   if (optimWrapper && device !== 'cpu') for (const w of wrappersOf(optimWrapper)) w.optimizer.to(device);
@@ -69,6 +75,8 @@ export function runnerFromConfig(cfg: Record<string, unknown>, options: FromConf
     logProcessor: readLogProcessor(cfg.log_processor),
     visualizer: (cfg.visualizer ?? null) as Record<string, unknown> | null,
     seed,
+    broadcastBuffers: dataParallel.broadcastBuffers,
+    diffRankSeed,
     loadFrom,
     resume,
     experimentName: typeof cfg.experiment_name === 'string' ? cfg.experiment_name : options.experimentName,
@@ -170,8 +178,8 @@ function buildSchedulers(cfg: unknown, optimWrapper: OptimWrapper | undefined, t
 }
 
 /**
- * `randomness`: `seed` (random when absent), `deterministic` and `diff_rank_seed` (accepted:
- * Anvil's kernels are deterministic on the host and it runs one process).
+ * `randomness`: `seed` (random when absent), `deterministic` (accepted: Anvil's kernels are
+ * deterministic on the host) and `diff_rank_seed` (read by runnerFromConfig).
  */
 function readSeed(randomness: unknown): number {
   if (randomness !== undefined && randomness !== null) {

@@ -87,6 +87,11 @@ function checkpointOf(runner: Runner, options: SaveCheckpointOptions): Record<st
     // Exact resume: the global generator (dropout masks) and the train data position.
     rng: globalRng().getState(),
   };
+  // With diff_rank_seed every rank's generator differs: keep them all (a collective: every rank saves).
+  const group = getDist();
+  if (group && group.worldSize > 1 && runner.diffRankSeed) {
+    meta.rank_rng = group.allGatherBytes(new TextEncoder().encode(JSON.stringify(meta.rng))).map((b) => JSON.parse(new TextDecoder().decode(b)) as number[]);
+  }
   if (runner.trainDataloader) meta.dataloader = runner.trainDataloader.stateDict();
   const datasetMeta = (runner.trainDataloader?.dataset as { metainfo?: unknown } | undefined)?.metainfo;
   if (datasetMeta !== undefined) meta.dataset_meta = datasetMeta;
@@ -214,10 +219,19 @@ export function resumeCheckpoint(runner: Runner, file: string): LoadReport {
   } else if (runner.paramSchedulers.length > 0) {
     runner.logger.warn(`checkpoint ${file} holds no param_schedulers; the schedulers start over`);
   }
-  if (Array.isArray(meta.rng)) globalRng().setState(meta.rng as number[]);
+  const rng = rankRngState(meta);
+  if (rng) globalRng().setState(rng);
   if (meta.dataloader && runner.trainDataloader) runner.trainDataloader.loadStateDict(meta.dataloader as Parameters<NonNullable<Runner['trainDataloader']>['loadStateDict']>[0]);
   runner.logger.info(`resumed epoch: ${runner.epoch}, iter: ${runner.iter}`);
   return report;
+}
+
+/** This rank's generator state in a checkpoint: its own with diff_rank_seed (same world size), else rank 0's. */
+function rankRngState(meta: Record<string, unknown>): number[] | null {
+  const group = getDist();
+  const perRank = meta.rank_rng;
+  if (group && Array.isArray(perRank) && perRank.length === group.worldSize) return perRank[group.rank] as number[];
+  return Array.isArray(meta.rng) ? (meta.rng as number[]) : null;
 }
 
 /** MMEngine's `find_latest_checkpoint`: the file `work_dir/last_checkpoint` names, or null. */

@@ -64,7 +64,7 @@ export class EpochBasedTrainLoop implements Loop {
     if (idx < this.dataloader.length) {
       for (const batch of this.dataloader) {
         r.callHook('before_train_iter', idx, batch);
-        const outputs = r.model.trainStep(batch, r.optimWrapper!);
+        const outputs = r.trainStep(batch);
         r.callHook('after_train_iter', idx, batch, outputs);
         r.state.iter += 1;
         idx++;

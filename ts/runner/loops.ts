@@ -59,7 +59,7 @@ export class IterBasedTrainLoop implements Loop {
     const r = this.runner;
     const idx = r.state.iter;
     r.callHook('before_train_iter', idx, batch);
-    const outputs = r.model.trainStep(batch, r.optimWrapper!);
+    const outputs = r.trainStep(batch);
     r.callHook('after_train_iter', idx, batch, outputs);
     r.state.iter += 1;
   }

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { getDist, isMainProcess } from '../dist/context';
-import { broadcastModel } from '../dist/data-parallel';
+import { broadcastBuffers, broadcastModel } from '../dist/data-parallel';
 import { DistEvaluator } from '../dist/evaluator';
 import { AnvilError } from '../errors';
 import type { DataLoader } from '../data/dataloader';
@@ -59,6 +59,13 @@ export interface RunnerOptions {
   visualizer?: Visualizer | Record<string, unknown> | null;
   /** The seed the run was built with (`randomness.seed`), reported in the message hub. */
   seed?: number | null;
+  /**
+   * Distributed: each rank's generator was seeded with `seed + rank` (`randomness.diff_rank_seed`),
+   * so checkpoints keep every rank's generator state.
+   */
+  diffRankSeed?: boolean;
+  /** Distributed: rank 0's buffers before every training step (`model_wrapper_cfg.broadcast_buffers`). */
+  broadcastBuffers?: boolean;
   /** Prefix of the experiment name (`<name>_<timestamp>`; the timestamp alone without it). */
   experimentName?: string;
   /** A checkpoint to load the weights of before training (MMEngine's `load_from`); with `resume`, the one to resume. */
@@ -108,6 +115,8 @@ export class Runner {
   /** The latest metrics of each evaluation mode. */
   readonly lastMetrics: Partial<Record<'val' | 'test', Record<string, number>>> = {};
   private readonly hookList: Hook[] = [];
+  private readonly broadcastBuffers: boolean;
+  readonly diffRankSeed: boolean;
 
   constructor(options: RunnerOptions) {
     this.model = options.model;
@@ -125,6 +134,8 @@ export class Runner {
     this.loadFrom = options.loadFrom ?? null;
     this.resume = options.resume ?? false;
     this.seed = options.seed ?? null;
+    this.broadcastBuffers = options.broadcastBuffers ?? false;
+    this.diffRankSeed = options.diffRankSeed ?? false;
     this.experimentName = options.experimentName ? `${options.experimentName}_${this.timestamp}` : this.timestamp;
 
     if (options.trainCfg) {
@@ -261,6 +272,13 @@ export class Runner {
     this.trainLoop.run();
     this.callHook('after_run');
     return this.model;
+  }
+
+  /** One training iteration's model step (the loops call it): DDP's forward, then `train_step`. */
+  trainStep(batch: unknown): Record<string, number> {
+    const group = getDist();
+    if (group && this.broadcastBuffers) broadcastBuffers(this.model, group);
+    return this.model.trainStep(batch, this.optimWrapper!);
   }
 
   /** Runs the validation loop once between the run hooks (MMEngine's `Runner.val`); returns its metrics. */

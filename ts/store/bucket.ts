@@ -40,6 +40,13 @@ export class Bucket {
   private readonly paramViews: Float32Array[];
   private readonly gradViews: Array<Float32Array | Uint16Array>;
   private readonly gradArray: Float32Array | Uint16Array;
+  /**
+   * Told when a backward has finished writing tensor `i`'s gradient (`Parameter.gradReady`); the
+   * distributed gradient sync listens here to start all-reduces during backward.
+   */
+  onGradReady: ((i: number) => void) | null = null;
+  /** Per tensor: 1 while an all-reduce is using its gradient, so adding into it is refused. */
+  readonly reducing: Uint8Array;
   /** Half-precision buckets: the float32 copy models add into, and whether it is newer than the bits. */
   private staging: { values: Float32Array; views: Float32Array[] } | null = null;
   private staged = false;
@@ -68,6 +75,7 @@ export class Bucket {
     this.gradArray = grads ?? (half ? new Uint16Array(total) : new Float32Array(total));
     this.steps = new Uint32Array(layouts.length);
     this.hasGrad = new Uint8Array(layouts.length);
+    this.reducing = new Uint8Array(layouts.length);
     this.paramViews = layouts.map((_, i) => this.params.subarray(this.offsets[i], this.offsets[i + 1]));
     this.gradViews = layouts.map((_, i) => this.gradArray.subarray(this.offsets[i], this.offsets[i + 1]));
   }
@@ -103,6 +111,11 @@ export class Bucket {
    * overflow then becomes inf, which the loss scaler detects.
    */
   stagedGrad(i: number): Float32Array {
+    if (this.reducing[i]) {
+      throw new AnvilError(
+        `Bucket: tensor ${i}'s gradient is being all-reduced, yet backward adds into it again: a layer called gradReady() before its last write (or a parameter is used again after it); call gradReady() after a backward's last write, or set model_wrapper_cfg.overlap_grad_reduce=False`,
+      );
+    }
     if (this.gradDtype === 'float32') return this.gradViews[i] as Float32Array;
     if (!this.staging) {
       const values = new Float32Array(this.params.length);

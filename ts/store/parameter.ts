@@ -76,6 +76,15 @@ export class Parameter {
     return this.bucket.stagedGrad(this.index);
   }
 
+  /**
+   * Says this backward has finished adding into the gradient (layers call it after their kernel
+   * wrote it). In distributed training the gradient's all-reduce may start right away, overlapping
+   * the rest of backward, so nothing may change the gradient again before the step.
+   */
+  gradReady(): void {
+    this.bucket.onGradReady?.(this.index);
+  }
+
   /** Sets the gradient to `values`, or removes it (`null`, torch's `grad = None`). */
   setGrad(values: ArrayLike<number> | null): void {
     const g = this.bucket.gradView(this.index);

@@ -8,6 +8,9 @@
 //! each rank to rank 0 that carries no data, only the fact that the peer process is alive (the
 //! kernel closes it when a process dies), plus a timeout on each collective. When a peer is lost
 //! the watchdog prints Anvil's error and ends the process.
+//!
+//! A [`CommWorker`] owns a backend on one thread and runs its collectives in submission order,
+//! blocking or started now and waited later.
 
 mod buf;
 mod error;
@@ -17,11 +20,13 @@ pub mod mpi;
 pub mod nccl;
 mod rendezvous;
 mod watchdog;
+mod worker;
 
 pub use buf::{Buf, BufMut, Dtype};
 pub use error::DistError;
 pub use rendezvous::{connect, rendezvous, Listener, Rendezvous, RendezvousOptions};
 pub use watchdog::{exit_handler, FailureHandler, OpGuard, Watchdog, DEFAULT_TIMEOUT_S, EXIT_STATUS};
+pub use worker::{Backend, CommWorker, Ticket};
 
 /// The reduction of an all-reduce. `Mean` is the sum divided by the world size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +66,7 @@ pub trait Collective: Send {
 }
 
 /// Checks the lengths of an all-gather before any rank sends.
+#[cfg_attr(not(any(feature = "mpi", feature = "nccl")), allow(dead_code))] // the backends' shared checks
 pub(crate) fn check_gather(data: &Buf<'_>, out: &BufMut<'_>, world: usize) -> Result<(), DistError> {
     if data.dtype() != out.dtype() {
         return Err(DistError::new(format!("all_gather: the input is {:?} but the output {:?}", data.dtype(), out.dtype())));
@@ -77,6 +83,7 @@ pub(crate) fn check_gather(data: &Buf<'_>, out: &BufMut<'_>, world: usize) -> Re
     Ok(())
 }
 
+#[cfg_attr(not(any(feature = "mpi", feature = "nccl")), allow(dead_code))] // the backends' shared checks
 pub(crate) fn check_root(root: usize, world: usize) -> Result<(), DistError> {
     if root >= world {
         return Err(DistError::new(format!("broadcast: root rank {root} is not in a world of {world}")));
@@ -110,6 +117,7 @@ pub(crate) fn divide(data: BufMut<'_>, world: usize) {
 }
 
 /// Mean over bytes has no meaning: refused before any rank sends.
+#[cfg_attr(not(any(feature = "mpi", feature = "nccl")), allow(dead_code))] // the backends' shared checks
 pub(crate) fn check_op(data: &BufMut<'_>, op: ReduceOp) -> Result<(), DistError> {
     if op == ReduceOp::Mean && data.dtype() == Dtype::U8 {
         return Err(DistError::new("all_reduce: mean is defined for float32 and float64 buffers, not bytes"));

@@ -13,7 +13,7 @@ use mpi::Threading;
 
 use crate::rendezvous::{connect, hostname, Listener, RendezvousOptions};
 use crate::watchdog::{FailureHandler, Watchdog};
-use crate::{check_gather, check_op, check_root, divide, Buf, BufMut, Collective, DistError, Dtype, ReduceOp};
+use crate::{check_gather, check_op, check_root, divide, Backend, Buf, BufMut, Collective, DistError, Dtype, ReduceOp};
 
 /// Elements per MPI call: counts are C ints.
 const MAX_COUNT: usize = 1 << 30;
@@ -29,7 +29,8 @@ pub struct MpiCollective {
     _universe: mpi::environment::Universe,
 }
 
-// SAFETY: the communicator is a handle used from one thread at a time (callers hold a lock).
+// SAFETY: the communicator is a handle used from one thread at a time. With `Threading::Funneled`
+// that must be the thread that called `init`, which `CommWorker` guarantees.
 unsafe impl Send for MpiCollective {}
 
 impl MpiCollective {
@@ -173,6 +174,12 @@ impl Collective for MpiCollective {
         let _g = self.watchdog.guard("barrier");
         // SAFETY: a valid communicator.
         check(unsafe { ffi::MPI_Barrier(self.world.as_raw()) }, "MPI_Barrier")
+    }
+}
+
+impl Backend for MpiCollective {
+    fn finalize(self: Box<Self>) -> Result<(), DistError> {
+        MpiCollective::finalize(*self)
     }
 }
 

@@ -15,7 +15,7 @@ use cudarc::nccl::{Comm, Id, NcclType, ReduceOp as NcclOp};
 
 use crate::rendezvous::{rendezvous, RendezvousOptions};
 use crate::watchdog::{FailureHandler, Watchdog};
-use crate::{check_gather, check_op, check_root, Buf, BufMut, Collective, DistError, ReduceOp};
+use crate::{check_gather, check_op, check_root, Backend, Buf, BufMut, Collective, DistError, ReduceOp};
 
 /// What NCCL needs from the launcher (torchrun's environment).
 pub struct NcclOptions {
@@ -37,7 +37,7 @@ struct Staging {
 }
 
 struct SendComm(Comm);
-// SAFETY: the communicator is used from one thread at a time (behind the collective's owner's lock).
+// SAFETY: the communicator is used from one thread at a time (the `CommWorker`'s).
 unsafe impl Send for SendComm {}
 
 pub struct NcclCollective {
@@ -213,25 +213,42 @@ impl Collective for NcclCollective {
     }
 }
 
+impl Backend for NcclCollective {
+    fn finalize(self: Box<Self>) -> Result<(), DistError> {
+        NcclCollective::finalize(*self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The smoke test of every collective in a world of one GPU; says why it skips elsewhere.
-    #[test]
-    fn every_collective_in_a_world_of_one() {
+    /// Whether a GPU with NCCL is here; says why the test skips otherwise.
+    fn gpu_here(test: &str) -> bool {
         if let Err(e) = available() {
-            eprintln!("skipped: NCCL smoke test needs a GPU with NCCL: {e}");
-            return;
+            eprintln!("skipped: {test} needs a GPU with NCCL: {e}");
+            return false;
         }
         let count = guarded("device count", || cudarc::driver::result::init().and_then(|_| CudaContext::device_count()).map_err(|e| DistError::new(e.to_string()))).unwrap_or(0);
         if count == 0 {
-            eprintln!("skipped: NCCL smoke test: the driver loads but no GPU is visible");
-            return;
+            eprintln!("skipped: {test}: the driver loads but no GPU is visible");
         }
+        count > 0
+    }
+
+    fn world_of_one() -> Result<NcclCollective, DistError> {
         let handler: FailureHandler = Arc::new(|m: &str| panic!("watchdog: {m}"));
         let opts = NcclOptions { rank: 0, world_size: 1, local_rank: 0, master_addr: "127.0.0.1".into(), master_port: 0, timeout: Duration::from_secs(120) };
-        let c = NcclCollective::init(&opts, handler).unwrap();
+        NcclCollective::init(&opts, handler)
+    }
+
+    /// The smoke test of every collective in a world of one GPU.
+    #[test]
+    fn every_collective_in_a_world_of_one() {
+        if !gpu_here("NCCL smoke test") {
+            return;
+        }
+        let c = world_of_one().unwrap();
         assert_eq!((c.rank(), c.world_size(), c.backend()), (0, 1, "nccl"));
 
         let mut a: Vec<f32> = (0..1000).map(|i| i as f32 * 0.5).collect();
@@ -263,5 +280,26 @@ mod tests {
         c.all_reduce(BufMut::F32(&mut big), ReduceOp::Mean).unwrap();
         assert!(big.iter().all(|&x| x == 0.25));
         c.finalize().unwrap();
+    }
+
+    /// Created, used and finalized on the communication thread, started calls waited later.
+    #[test]
+    fn through_the_comm_worker() {
+        if !gpu_here("NCCL worker test") {
+            return;
+        }
+        let w = crate::CommWorker::spawn(|| Ok(Box::new(world_of_one()?) as Box<dyn Backend>)).unwrap();
+        assert_eq!((w.rank(), w.world_size(), w.backend()), (0, 1, "nccl"));
+        let mut a: Vec<f32> = (0..4096).map(|i| i as f32).collect();
+        let mut b = vec![2.5f32; 100];
+        let expect_a = a.clone();
+        let ta = unsafe { w.all_reduce_start(BufMut::F32(&mut a), ReduceOp::Sum) }.unwrap();
+        let tb = unsafe { w.all_reduce_start(BufMut::F32(&mut b), ReduceOp::Mean) }.unwrap();
+        w.run(|c| c.barrier()).unwrap();
+        w.wait(tb).unwrap();
+        w.wait(ta).unwrap();
+        assert_eq!(a, expect_a);
+        assert_eq!(b, vec![2.5; 100]);
+        w.finalize().unwrap();
     }
 }
