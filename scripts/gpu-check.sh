@@ -2,7 +2,8 @@
 # The CUDA backend's check on a GPU machine, from the repository root, in a few minutes: the
 # GPU tests of crates/anvil-cuda (every optimizer, gradient pass and EMA kernel against the CPU
 # kernels, fp32/fp16/bf16 gradients), every kernel conformance case (optimizer, clip_grad,
-# grad_scaler, ema) through the package with `--device cuda`, and the bandwidth table against
+# grad_scaler, ema) through the package with `--device cuda`, NCCL in a world of one GPU (Rust
+# tests and scripts/nccl-smoke.mjs through the package), and the bandwidth table against
 # PyTorch. Needs what scripts/stage-gpu-check.sh put in .device/; prints one summary at the end.
 # Results go to $OUT (or .device/out): RESULTS-cuda.md, the raw JSON lines, the logs.
 set -uo pipefail
@@ -27,6 +28,17 @@ r=$?; tail -1 "$out/conformance.log"; grep FAIL "$out/conformance.log" | head -2
 dev_lines=$(grep -cE '^(pass|FAIL)  (optimizer|clip_grad|grad_scaler|ema)/' "$out/conformance.log")
 dev_fail=$(grep -cE '^FAIL  (optimizer|clip_grad|grad_scaler|ema)/' "$out/conformance.log")
 summary+=("Conformance on CUDA: $([ $r = 0 ] && echo PASS || echo "FAIL (rc $r)") ($(tail -1 "$out/conformance.log"); kernel kinds on the GPU: $((dev_lines - dev_fail))/$dev_lines)")
+
+# NCCL: pip's wheel ships libnccl.so.2 only; cudarc opens libnccl.so, so link it in a scratch folder.
+nccl_lib=$(python3 -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "lib"))' 2>/dev/null || true)
+if [ -n "$nccl_lib" ] && [ -f "$nccl_lib/libnccl.so.2" ]; then
+  mkdir -p /tmp/anvil-nccl && ln -sf "$nccl_lib/libnccl.so.2" /tmp/anvil-nccl/libnccl.so
+  export LD_LIBRARY_PATH="/tmp/anvil-nccl:$nccl_lib:$LD_LIBRARY_PATH"
+fi
+"$d/nccl-tests" nccl --test-threads=1 --nocapture > "$out/nccl-tests.log" 2>&1; r1=$?
+"$node_bin" "$d/nccl-smoke.mjs" "$d/app/dist" > "$out/nccl-smoke.log" 2>&1; r2=$?
+cat "$out/nccl-tests.log" "$out/nccl-smoke.log" | grep -E 'skipped|test result|PASS|Error' | head -10
+summary+=("NCCL (world of one): Rust $([ $r1 = 0 ] && echo PASS || echo "FAIL (rc $r1)") ($(grep -c 'skipped:' "$out/nccl-tests.log") of 2 skipped), package $([ $r2 = 0 ] && echo PASS || echo "FAIL (rc $r2)")")
 
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
   "$d/bench_cuda" > "$out/anvil.jsonl" 2> "$out/bench.log"; r1=$?
