@@ -8,47 +8,20 @@ import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { DefaultSampler, Hook, resumeCheckpoint, Runner, saveCheckpoint, writeCheckpointFile } from '../ts';
-import type { DistContext, PendingReduce } from '../ts/dist';
+import type { DistContext } from '../ts/dist';
 import { setDist } from '../ts/dist';
 import { readModelWrapperCfg } from '../ts/dist/model-wrapper';
 import { globalRng } from '../ts/util/random';
+import { SimulatedGroup } from './helpers/simulated-group';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'anvil-dist-cfg-'));
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 afterEach(() => setDist(null));
 
-/** Rank 1 of two whose peer holds the same values; all-gathers put `peerBytes` at rank 0. */
-class Rank1 implements DistContext {
-  readonly rank = 1;
-  readonly worldSize = 2;
-  readonly backend = 'mpi' as const;
-  readonly localRank = 1;
-  readonly launcher = 'test' as const;
-  readonly log: string[] = [];
-  peerBytes = new Uint8Array(0);
-
-  allReduce(data: Float32Array | Float64Array, op = 'sum'): void {
-    this.log.push(`allReduce:${op}:${data.length}`);
-    if (op === 'sum') for (let i = 0; i < data.length; i++) data[i] *= 2;
-  }
-
-  allReduceStart(data: Float32Array, op = 'sum'): PendingReduce {
-    this.allReduce(data, op);
-    return { wait: () => {} };
-  }
-
-  broadcast(data: Float32Array | Float64Array | Uint8Array): void {
-    this.log.push(`broadcast:${data.length}`);
-  }
-
-  allGatherBytes(data: Uint8Array): Uint8Array[] {
-    this.log.push('allGatherBytes');
-    return [this.peerBytes, data];
-  }
-
-  barrier(): void {}
-  finalize(): void {}
-}
+/** What rank 0 contributes to the next all-gather. */
+let peerBytes: Uint8Array = new Uint8Array(0);
+/** Rank 1 of two whose peer holds the same values (a sum doubles), and `peerBytes` to all-gathers. */
+const rank1 = () => new SimulatedGroup((d) => (d instanceof Uint8Array ? peerBytes : d), 1);
 
 function config(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -80,16 +53,16 @@ describe('model_wrapper_cfg', () => {
   });
 
   it('reaches the optimizer wrapper, and broadcast_buffers sends rank 0’s buffers before every step', () => {
-    const group = new Rank1();
+    const group = rank1();
     setDist(group);
     const runner = Runner.fromConfig(config({ model_wrapper_cfg: { bucket_cap_mb: 2, broadcast_buffers: true } }), { echo: () => {} });
     expect(runner.optimWrapper!.dataParallel).toEqual({ bucketCapMb: 2, overlap: undefined });
-    group.log.length = 0;
+    group.calls.length = 0;
     runner.train();
     // BatchNorm1d(8): running_mean and running_var (16 float32), num_batches_tracked (1 int64).
     // The parameters and buffers at the start (BatchNorm1d(8): 16 float32 statistics, 1 int64
     // counter), the buffers before each of the 2 steps, and once the learned bucket layout (6 tensors).
-    expect(group.log.filter((l) => l.startsWith('broadcast'))).toEqual([
+    expect(group.calls.filter((l) => l.startsWith('broadcast'))).toEqual([
       'broadcast:6386',
       'broadcast:16',
       'broadcast:1',
@@ -112,8 +85,8 @@ describe('randomness.diff_rank_seed', () => {
       return { runner, state: globalRng().getState() };
     };
     const alone8 = built(config({ randomness: { seed: 8 } }), null);
-    const same = built(config(), new Rank1());
-    const diff = built(config({ randomness: { seed: 7, diff_rank_seed: true } }), new Rank1());
+    const same = built(config(), rank1());
+    const diff = built(config({ randomness: { seed: 7, diff_rank_seed: true } }), rank1());
     expect(diff.state).toEqual(alone8.state);
     expect(same.state).toEqual(built(config(), null).state);
     expect(diff.state).not.toEqual(same.state);
@@ -122,7 +95,7 @@ describe('randomness.diff_rank_seed', () => {
   });
 
   it("checkpoints keep every rank's generator, and each rank resumes its own", () => {
-    const group = new Rank1();
+    const group = rank1();
     setDist(group);
     const runner = Runner.fromConfig(config({ randomness: { seed: 7, diff_rank_seed: true } }), { echo: () => {} });
     const saved: Record<string, unknown>[] = [];
@@ -133,7 +106,7 @@ describe('randomness.diff_rank_seed', () => {
     }
     runner.registerHook(new Capture());
     const peer = [1, 2, 3, 4];
-    group.peerBytes = new TextEncoder().encode(JSON.stringify(peer));
+    peerBytes = new TextEncoder().encode(JSON.stringify(peer));
     const own = globalRng().getState();
     // Rank 1 takes part (the gather) but does not write.
     const notWritten = path.join(tmpRoot, 'rank1.safetensors');

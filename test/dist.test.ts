@@ -7,12 +7,12 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { DataLoader, DefaultSampler, Parameter, SGD } from '../ts';
-import type { Collective, DistContext, PendingReduce, ReduceOp } from '../ts/dist';
 import { allReduceBuffers, allReduceGradients, broadcastModel, collectResults, DistEvaluator, optimizerBuckets, readDistCfg, readLaunchEnv, setDist, workerEnvs } from '../ts/dist';
 import { shardIndices, shardSize } from '../ts/data/sampler';
 import { Evaluator } from '../ts/evaluation/metric';
 import { Accuracy } from '../ts/evaluation/accuracy';
 import { ModelBuffer } from '../ts/store/store';
+import { queuedPeer, SimulatedGroup } from './helpers/simulated-group';
 
 interface TorchCase {
   n: number;
@@ -128,52 +128,6 @@ describe('launch environment and env_cfg.dist_cfg', () => {
   });
 });
 
-/**
- * Rank 0 of a simulated world of 2: the other rank's contribution to each collective is taken
- * from `peer` (a queue of arrays, one per call), so the reductions are computed for real.
- */
-class SimulatedGroup implements DistContext {
-  readonly rank = 0;
-  readonly worldSize = 2;
-  readonly backend = 'mpi' as const;
-  readonly localRank = 0;
-  readonly launcher = 'test' as const;
-  readonly calls: string[] = [];
-  constructor(private readonly peer: Array<Float32Array | Float64Array | Uint8Array>) {}
-
-  allReduce(data: Float32Array | Float64Array, op: ReduceOp = 'sum'): void {
-    this.calls.push(`allReduce:${op}:${data.length}`);
-    combine(data, this.peer.shift()!, op);
-  }
-
-  /** The peer's data is taken in issue order; the result lands at wait. */
-  allReduceStart(data: Float32Array, op: ReduceOp = 'sum'): PendingReduce {
-    this.calls.push(`allReduceStart:${op}:${data.length}`);
-    const other = this.peer.shift()!;
-    let done = false;
-    return { wait: () => (done ? undefined : ((done = true), combine(data, other, op))) };
-  }
-
-  broadcast(data: Float32Array | Float64Array | Uint8Array): void {
-    this.calls.push(`broadcast:${data.length}`);
-  }
-
-  allGatherBytes(data: Uint8Array): Uint8Array[] {
-    this.calls.push('allGatherBytes');
-    return [data, this.peer.shift() as Uint8Array];
-  }
-
-  barrier(): void {}
-  finalize(): void {}
-}
-
-function combine(data: Float32Array | Float64Array, other: Float32Array | Float64Array | Uint8Array, op: ReduceOp): void {
-  for (let i = 0; i < data.length; i++) {
-    const [a, b] = [data[i], other[i]];
-    data[i] = op === 'max' ? Math.max(a, b) : op === 'min' ? Math.min(a, b) : op === 'sum' ? a + b : (a + b) / 2;
-  }
-}
-
 describe('data parallel pieces over a simulated group', () => {
   afterEach(() => setDist(null));
 
@@ -187,7 +141,7 @@ describe('data parallel pieces over a simulated group', () => {
     // c has no gradient here; the other rank has one for it.
     const buckets = optimizerBuckets(sgd);
     expect(buckets.length).toBe(2);
-    const group = new SimulatedGroup([Float32Array.of(1, 1, 1), Float32Array.of(4, 0, 3, 3, 3), Float32Array.of(6)]);
+    const group = new SimulatedGroup(queuedPeer([Float32Array.of(1, 1, 1), Float32Array.of(4, 0, 3, 3, 3), Float32Array.of(6)]));
     allReduceGradients(buckets, group);
     expect(group.calls).toEqual(['allReduce:max:3', 'allReduce:mean:5', 'allReduce:mean:1']);
     expect(Array.from(a.grad)).toEqual([3, 2]);
@@ -200,7 +154,7 @@ describe('data parallel pieces over a simulated group', () => {
     const p = new Parameter([3], { data: [0, 0, 0], gradDtype: 'float16' });
     const sgd = new SGD([p], { lr: 1 });
     p.setGrad([1, 2, 60000]);
-    const group = new SimulatedGroup([Float32Array.of(1), Float32Array.of(3, 2, Infinity)]);
+    const group = new SimulatedGroup(queuedPeer([Float32Array.of(1), Float32Array.of(3, 2, Infinity)]));
     allReduceGradients(optimizerBuckets(sgd), group);
     // 0x4000 = 2.0, 0x4000 = 2.0, 0x7c00 = +inf in float16.
     expect(Array.from(p.gradBits())).toEqual([0x4000, 0x4000, 0x7c00]);
@@ -213,20 +167,20 @@ describe('data parallel pieces over a simulated group', () => {
     count.data[0] = 5;
     const p = new Parameter([2], { data: [1, 2] });
     const model = { parameters: () => [p], namedBuffers: (): [string, ModelBuffer][] => [['bn.running_mean', running], ['bn.num_batches_tracked', count]] };
-    allReduceBuffers(model, new SimulatedGroup([Float32Array.of(3, 5), Float64Array.of(6)]));
+    allReduceBuffers(model, new SimulatedGroup(queuedPeer([Float32Array.of(3, 5), Float64Array.of(6)])));
     expect(Array.from(running.data)).toEqual([2, 4]);
     expect(count.data[0]).toBe(5);
-    const group = new SimulatedGroup([]);
+    const group = new SimulatedGroup(queuedPeer([]));
     broadcastModel(model, group);
     expect(group.calls).toEqual(['broadcast:2', 'broadcast:2', 'broadcast:1']);
   });
 
   it("DistEvaluator computes the metrics over every rank's outputs in dataset order, without the padding", async () => {
     const v8 = await import('node:v8');
-    const evaluator = new DistEvaluator(new Evaluator([new Accuracy()]), new SimulatedGroup([
+    const evaluator = new DistEvaluator(new Evaluator([new Accuracy()]), new SimulatedGroup(queuedPeer([
       // The other rank's shard: samples 1 and 3, then a repeat of sample 0 (padding).
       new Uint8Array(v8.serialize([{ predLabel: 0, gtLabel: 0 }, { predLabel: 0, gtLabel: 1 }, { predLabel: 5, gtLabel: 5 }])),
-    ]));
+    ])));
     evaluator.process(null, [{ predLabel: 5, gtLabel: 5 }, { predLabel: 2, gtLabel: 2 }]);
     evaluator.process(null, [{ predLabel: 4, gtLabel: 4 }]);
     // 5 samples: 0 ok, 1 ok, 2 ok, 3 wrong, 4 ok; the padding repeat is dropped.

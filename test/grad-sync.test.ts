@@ -5,53 +5,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { MLPClassifier, OptimWrapper, Parameter, SGD } from '../ts';
-import type { DistContext, PendingReduce, ReduceOp } from '../ts/dist';
 import { allReduceGradients, optimizerBuckets, setDist } from '../ts/dist';
 import { GradSync } from '../ts/dist/grad-sync';
 import type { ClassificationBatch } from '../ts/data/batch';
 import { setRandomSeed } from '../ts/util/random';
+import { SimulatedGroup } from './helpers/simulated-group';
 
-class TwiceGroup implements DistContext {
-  readonly rank = 0;
-  readonly worldSize = 2;
-  readonly backend = 'mpi' as const;
-  readonly localRank = 0;
-  readonly launcher = 'test' as const;
-  readonly log: string[] = [];
-  /** Called as each all-reduce starts (tests look at the model's state at that moment). */
-  onStart: ((data: Float32Array) => void) | null = null;
-
-  allReduce(data: Float32Array | Float64Array, op: ReduceOp = 'sum'): void {
-    this.log.push(`allReduce:${op}:${data.length}`);
-    reduce(data, op);
-  }
-
-  allReduceStart(data: Float32Array, op: ReduceOp = 'sum'): PendingReduce {
-    this.log.push(`start:${op}:${data.length}`);
-    this.onStart?.(data);
-    let done = false;
-    // Applied at wait: anything reading the range earlier would see unreduced values.
-    return { wait: () => (done ? undefined : ((done = true), reduce(data, op))) };
-  }
-
-  broadcast(data: Float32Array | Float64Array | Uint8Array): void {
-    this.log.push(`broadcast:${data.length}`);
-  }
-
-  allGatherBytes(data: Uint8Array): Uint8Array[] {
-    return [data, data];
-  }
-
-  barrier(): void {}
-  finalize(): void {}
-}
-
-function reduce(data: Float32Array | Float64Array, op: ReduceOp): void {
-  for (let i = 0; i < data.length; i++) {
-    const [a, b] = [data[i], 2 * data[i]];
-    data[i] = op === 'max' ? Math.max(a, b) : op === 'min' ? Math.min(a, b) : op === 'sum' ? a + b : (a + b) / 2;
-  }
-}
+/** Rank 0 of two whose peer always holds twice our values. */
+const twiceGroup = () => new SimulatedGroup((d) => d.map((x) => 2 * x));
 
 function batch(seed: number): ClassificationBatch {
   const size = 4;
@@ -82,7 +43,7 @@ function captureGrads(wrapper: OptimWrapper, params: Parameter[]): Float32Array[
 
 /** Three steps without overlap: the blocking path the overlapped one must equal. */
 function blockingGrads(): Float32Array[][] {
-  setDist(new TwiceGroup());
+  setDist(twiceGroup());
   const { model, wrapper } = setup({ overlap: false });
   const seen = captureGrads(wrapper, model.parameters());
   for (let step = 0; step < 3; step++) model.trainStep(batch(step), wrapper);
@@ -95,7 +56,7 @@ afterEach(() => setDist(null));
 describe('GradSync: all-reduce overlapped with backward', () => {
   it('learns the layout in the first synced backward, then starts buckets during backward, last layer first', () => {
     const want = blockingGrads();
-    const group = new TwiceGroup();
+    const group = twiceGroup();
     setDist(group);
     const { model, wrapper } = setup({ bucketCapMb: 1e-5 }); // 10 bytes: one tensor per bucket
     const params = model.parameters();
@@ -104,18 +65,18 @@ describe('GradSync: all-reduce overlapped with backward', () => {
     const firstLayerDone: boolean[] = [];
     group.onStart = () => firstLayerDone.push(firstWeight.hasGrad);
     for (let step = 0; step < 3; step++) {
-      group.log.length = 0;
+      group.calls.length = 0;
       firstLayerDone.length = 0;
       model.trainStep(batch(step), wrapper);
       const stats = wrapper.gradSyncStats!;
       if (step === 0) {
         // Learning: the layout is broadcast from rank 0, the gradients reduced at the end.
-        expect(group.log).toEqual(['broadcast:12', 'allReduce:max:6', 'allReduce:mean:74']);
+        expect(group.calls).toEqual(['broadcast:12', 'allReduce:max:6', 'allReduce:mean:74']);
         expect(stats.overlapped).toBe(0);
       } else {
         // Six tensors, six buckets started in the order backward finishes them (fc3.weight,
         // fc3.bias, fc2.weight, ...), all before finish, four before the first layer's backward.
-        expect(group.log).toEqual(['start:mean:12', 'start:mean:3', 'start:mean:20', 'start:mean:4', 'start:mean:30', 'start:mean:5', 'allReduce:max:6']);
+        expect(group.calls).toEqual(['start:mean:12', 'start:mean:3', 'start:mean:20', 'start:mean:4', 'start:mean:30', 'start:mean:5', 'allReduce:max:6']);
         expect(stats).toEqual({ overlapped: 6, collectives: 7 });
         expect(firstLayerDone).toEqual([false, false, false, false, true, true]);
       }
@@ -128,44 +89,44 @@ describe('GradSync: all-reduce overlapped with backward', () => {
   });
 
   it('packs adjacent tensors up to bucket_cap_mb (the first bucket at most 1 MiB) and gives the blocking path’s values', () => {
-    const group = new TwiceGroup();
+    const group = twiceGroup();
     setDist(group);
     const { model, wrapper } = setup({ bucketCapMb: 25 });
     model.trainStep(batch(0), wrapper);
-    group.log.length = 0;
+    group.calls.length = 0;
     model.trainStep(batch(1), wrapper);
     // 74 float32 values fit one bucket, started when the first layer's weight is done: still before finish.
-    expect(group.log).toEqual(['start:mean:74', 'allReduce:max:6']);
+    expect(group.calls).toEqual(['start:mean:74', 'allReduce:max:6']);
     expect(wrapper.gradSyncStats!.overlapped).toBe(1);
   });
 
   it('accumulating backwards start nothing (no_sync); the window’s last one does', () => {
-    const group = new TwiceGroup();
+    const group = twiceGroup();
     setDist(group);
     const { model, wrapper } = setup({ accumulativeCounts: 2, bucketCapMb: 1e-5 });
     wrapper.initializeCountStatus(0, 8);
     const counts: number[] = [];
     for (let i = 0; i < 6; i++) {
-      group.log.length = 0;
+      group.calls.length = 0;
       model.trainStep(batch(i), wrapper);
-      counts.push(group.log.filter((l) => l.startsWith('start')).length);
+      counts.push(group.calls.filter((l) => l.startsWith('start')).length);
     }
     expect(counts).toEqual([0, 0, 0, 6, 0, 6]);
   });
 
   it('overlap_grad_reduce=False reduces everything at the end, as allReduceGradients', () => {
-    const group = new TwiceGroup();
+    const group = twiceGroup();
     setDist(group);
     const { model, wrapper } = setup({ overlap: false });
     for (let i = 0; i < 2; i++) {
-      group.log.length = 0;
+      group.calls.length = 0;
       model.trainStep(batch(i), wrapper);
-      expect(group.log).toEqual(['allReduce:max:6', 'allReduce:mean:74']);
+      expect(group.calls).toEqual(['allReduce:max:6', 'allReduce:mean:74']);
     }
   });
 
   it('refuses a write into a gradient whose all-reduce is in flight, and more ready marks than learned', () => {
-    const group = new TwiceGroup();
+    const group = twiceGroup();
     const p = new Parameter([2], { data: [1, 2] });
     const q = new Parameter([3], { data: [1, 2, 3] });
     const sgd = new SGD([p, q], { lr: 0.1 });
@@ -190,7 +151,7 @@ describe('GradSync: all-reduce overlapped with backward', () => {
   });
 
   it('a model that never marks gradients still gets them reduced (at the end), and half buckets too', () => {
-    const group = new TwiceGroup();
+    const group = twiceGroup();
     const a = new Parameter([2], { data: [1, 1] });
     const h = new Parameter([2], { data: [1, 1], gradDtype: 'float16' });
     const sgd = new SGD([{ params: [a] }, { params: [h], lr: 0.2 }], { lr: 0.1 });
