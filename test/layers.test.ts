@@ -297,6 +297,57 @@ describe('Upsample nearest and CrossEntropyLoss options', () => {
     expect(() => new CrossEntropyLoss({ reduction: 'avg' as 'mean' })).toThrow(/'mean', 'sum' or 'none'/);
   });
 
+  it("OpenMMLab's mean (MMSeg, MMPretrain): the summed losses over all positions, or the non-ignored ones with avg_non_ignore", () => {
+    const logits = t([2, 0, -1, 1, 0, 0, 3, -2], [2, 2, 1, 2]);
+    const target = Int32Array.from([0, 255, 1, 0]);
+    const w = [0.5, 2];
+    const none = new CrossEntropyLoss({ reduction: 'none', ignoreIndex: 255, weight: w }).forward(logits, target).data;
+    const total = none.reduce((a, b) => a + b, 0);
+    const sum = new CrossEntropyLoss({ reduction: 'sum', ignoreIndex: 255, weight: w }).forwardBackward(logits, target, 1);
+    const cases: Array<[Record<string, unknown>, number]> = [
+      [{ class_weight: w }, 4], // MMPretrain / MMSeg class weights: over every position
+      [{ weight: w, avg_non_ignore: false }, 4],
+      [{ weight: w, avg_non_ignore: true }, 3 + 2 ** -23], // MMSeg: avg_factor + eps
+    ];
+    for (const [cfg, divisor] of cases) {
+      const ce = LAYERS.build({ type: 'CrossEntropyLoss', ignore_index: 255, loss_weight: 2, ...cfg }) as CrossEntropyLoss;
+      const fb = ce.forwardBackward(logits, target, 3);
+      expect(fb.loss).toBeCloseTo((2 * total) / divisor, 6);
+      fb.grad.data.forEach((g, i) => expect(g).toBeCloseTo((6 * sum.grad.data[i]) / divisor, 6));
+      expect(ce.forward(logits, target).data[0]).toBeCloseTo((2 * total) / divisor, 6);
+      const back = ce.backward(t([0.5], []));
+      back.data.forEach((g, i) => expect(g).toBeCloseTo(sum.grad.data[i] / divisor, 6));
+    }
+    // torch's mean divides by the summed weights of the kept positions instead.
+    const torchMean = new CrossEntropyLoss({ ignoreIndex: 255, weight: w }).forwardBackward(logits, target, 1).loss;
+    expect(torchMean).toBeCloseTo(total / (0.5 + 2 + 0.5), 6);
+    const named = LAYERS.build({ type: 'CrossEntropyLoss', use_sigmoid: false, loss_name: 'loss_seg' }) as CrossEntropyLoss;
+    expect([named.lossName, named.avgNonIgnore]).toEqual(['loss_seg', null]);
+    expect(() => LAYERS.build({ type: 'CrossEntropyLoss', use_sigmoid: true })).toThrow('CrossEntropyLoss: use_sigmoid=True (binary cross-entropy) is not supported; use BCEWithLogitsLoss');
+    expect(() => LAYERS.build({ type: 'CrossEntropyLoss', weight: w, class_weight: w })).toThrow('give weight (torch) or class_weight (OpenMMLab), not both');
+    expect(() => LAYERS.build({ type: 'CrossEntropyLoss', class_weight: 'weights.npy' })).toThrow('class weights must be a list of numbers (a weights file is not read), got "weights.npy"');
+    expect(() => LAYERS.build({ type: 'CrossEntropyLoss', loss_name: 'ce' })).toThrow(`loss_name must be a string starting with 'loss'`);
+  });
+
+  it("an MMSeg decode head averages its loss over every pixel (MMSeg's default) and reports it under loss_name", () => {
+    const build = (lossDecode: Record<string, unknown>) =>
+      MODELS.build({
+        type: 'EncoderDecoder',
+        backbone: { type: 'Sequential', layers: [{ type: 'Conv2d', in_channels: 1, out_channels: 4, kernel_size: 3, padding: 1 }] },
+        decode_head: { type: 'FCNHead', in_channels: 4, channels: 4, num_convs: 0, num_classes: 2, dropout_ratio: 0, loss_decode: lossDecode },
+      }) as EncoderDecoder;
+    const model = build({ type: 'CrossEntropyLoss', use_sigmoid: false, loss_weight: 1.0, loss_name: 'loss_seg' });
+    expect(model.decodeHead.lossDecode.avgNonIgnore).toBe(false);
+    expect(build({ type: 'CrossEntropyLoss', avg_non_ignore: true }).decodeHead.lossDecode.avgNonIgnore).toBe(true);
+    const labels = Int32Array.from([0, 1, 255, 255, 1, 0, 255, 1, 0]);
+    const batch: SegmentationBatch = { inputs: Float32Array.from({ length: 9 }, (_, i) => Math.cos(i)), shape: [1, 1, 3, 3], labels, size: 1 };
+    const losses = model.forwardBackward(batch, 1);
+    expect(Object.keys(losses)).toEqual(['loss_seg']);
+    const logits = model.decodeHead.forward(model.backbone.forward({ data: batch.inputs, shape: batch.shape }));
+    const perPixel = new CrossEntropyLoss({ reduction: 'none', ignoreIndex: 255 }).forward(logits, labels).data;
+    expect(losses.loss_seg).toBeCloseTo(perPixel.reduce((a, b) => a + b, 0) / 9, 6);
+  });
+
   it('probability targets (a Float32Array shaped as the logits) follow torch, one-hot equal to class indices', () => {
     const logits = t([1, 0.5, -1, 0, 2, 1], [2, 3]);
     const w = [1, 2, 0.5];

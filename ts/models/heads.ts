@@ -130,8 +130,10 @@ export class FCNHead extends Module {
     const dilation = o.dilation ?? 1;
     this.numClasses = o.numClasses;
     this.alignCorners = o.alignCorners ?? false;
-    this.lossDecode = this.addModule('loss_decode', buildLoss(o.lossDecode ?? { type: 'CrossEntropyLoss' }, 'decode_head.loss_decode',
-      { ignore_index: o.ignoreIndex ?? 255 }));
+    // MMSeg's CrossEntropyLoss averages over every pixel, ignored ones included (avg_non_ignore=False).
+    const given = o.lossDecode ?? { type: 'CrossEntropyLoss' };
+    const lossCfg = !(given instanceof CrossEntropyLoss) && given.type === 'CrossEntropyLoss' ? { avg_non_ignore: false, ...given } : given;
+    this.lossDecode = this.addModule('loss_decode', buildLoss(lossCfg, 'decode_head.loss_decode', { ignore_index: o.ignoreIndex ?? 255 }));
     this.convSeg = this.addModule('conv_seg', new Conv2d({ inChannels: numConvs > 0 ? o.channels : o.inChannels, outChannels: o.numClasses, kernelSize: 1 }));
     // MMSeg's BaseDecodeHead.init_weights: conv_seg ~ N(0, 0.01), bias 0.
     normal_(this.convSeg.weight, 0, 0.01, globalRng());

@@ -68,7 +68,7 @@ export class EncoderDecoder extends BaseModel<SegmentationBatch, SegmentationOut
     let g = this.decodeHead.backward(grad, true);
     if (g && this.neck) g = this.neck.backward(g, true);
     if (g) this.backbone.backward(g, false);
-    return { loss_ce: loss };
+    return { [this.decodeHead.lossDecode.lossName]: loss };
   }
 
   predict(batch: SegmentationBatch): SegmentationOutput[] {

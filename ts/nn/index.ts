@@ -99,7 +99,9 @@ function registerLayers(): void {
     if (extra.length) throw new AnvilError(`Sequential: unexpected argument '${extra[0]}' (accepted: layers)`);
     return new Sequential(buildLayers(layers, 'layers'));
   });
-  LAYERS.registerClass('CrossEntropyLoss', CrossEntropyLoss, { accepts: ['weight', 'ignore_index', 'reduction', 'label_smoothing', 'loss_weight'] });
+  LAYERS.registerClass('CrossEntropyLoss', CrossEntropyLoss, {
+    accepts: ['weight', 'ignore_index', 'reduction', 'label_smoothing', 'loss_weight', 'avg_non_ignore', 'class_weight', 'use_sigmoid', 'loss_name'],
+  });
   LAYERS.registerClass('MSELoss', MSELoss, { accepts: ['reduction', 'loss_weight'] });
   LAYERS.registerClass('BCEWithLogitsLoss', BCEWithLogitsLoss, { accepts: ['weight', 'pos_weight', 'reduction', 'loss_weight'] });
 }

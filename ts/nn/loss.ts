@@ -45,6 +45,19 @@ export interface CrossEntropyLossOptions {
   reduction?: CrossEntropyReduction;
   labelSmoothing?: number;
   lossWeight?: number;
+  /**
+   * OpenMMLab's mean (MMSeg's and MMPretrain's CrossEntropyLoss): the sum of the per-position
+   * losses (class weights applied) divided by the number of positions: all of them (false, MMSeg's
+   * default, which MMSeg's decode heads use), or the non-ignored ones (true). Unset: torch's mean
+   * (divided by the summed weights of the non-ignored positions).
+   */
+  avgNonIgnore?: boolean;
+  /** MMSeg's / MMPretrain's class weights: `weight` with OpenMMLab's mean (avgNonIgnore false unless set). */
+  classWeight?: ArrayLike<number> | null;
+  /** MMSeg's `use_sigmoid`: only false (softmax cross-entropy); binary cross-entropy is BCEWithLogitsLoss. */
+  useSigmoid?: boolean;
+  /** MMSeg's `loss_name`: the key of this loss in a model's losses (default 'loss_ce'). */
+  lossName?: string;
 }
 
 interface CrossEntropyCall {
@@ -59,6 +72,9 @@ export class CrossEntropyLoss extends Module {
   readonly reduction: CrossEntropyReduction;
   readonly labelSmoothing: number;
   readonly lossWeight: number;
+  /** OpenMMLab's mean over all positions (false) or the non-ignored ones (true); null: torch's mean. */
+  readonly avgNonIgnore: boolean | null;
+  readonly lossName: string;
   /** Class weights (torch registers them as the buffer `weight`). */
   readonly weight: ModelBuffer | null = null;
   private readonly grad = new Workspace();
@@ -77,8 +93,20 @@ export class CrossEntropyLoss extends Module {
     this.lossWeight = options.lossWeight ?? 1;
     if (!Number.isInteger(this.ignoreIndex)) throw new AnvilError(`CrossEntropyLoss: ignore_index must be an integer, got ${this.ignoreIndex}`);
     if (!(this.labelSmoothing >= 0 && this.labelSmoothing <= 1)) throw new AnvilError(`CrossEntropyLoss: label_smoothing must be between 0.0 and 1.0, got ${this.labelSmoothing}`);
-    if (options.weight != null) {
-      const w = Float32Array.from(options.weight);
+    if (options.useSigmoid) throw new AnvilError('CrossEntropyLoss: use_sigmoid=True (binary cross-entropy) is not supported; use BCEWithLogitsLoss');
+    if (options.weight != null && options.classWeight != null) throw new AnvilError('CrossEntropyLoss: give weight (torch) or class_weight (OpenMMLab), not both');
+    if (options.avgNonIgnore !== undefined && typeof options.avgNonIgnore !== 'boolean') {
+      throw new AnvilError(`CrossEntropyLoss: avg_non_ignore must be True or False, got ${JSON.stringify(options.avgNonIgnore)}`);
+    }
+    this.avgNonIgnore = options.avgNonIgnore ?? (options.classWeight != null ? false : null);
+    this.lossName = options.lossName ?? 'loss_ce';
+    if (typeof this.lossName !== 'string' || !this.lossName.startsWith('loss')) {
+      throw new AnvilError(`CrossEntropyLoss: loss_name must be a string starting with 'loss' (a model's losses are the keys containing 'loss'), got ${JSON.stringify(options.lossName)}`);
+    }
+    const weights = options.weight ?? options.classWeight;
+    if (weights != null) {
+      if (typeof weights === 'string') throw new AnvilError(`CrossEntropyLoss: class weights must be a list of numbers (a weights file is not read), got ${JSON.stringify(weights)}`);
+      const w = Float32Array.from(weights);
       this.weight = this.registerBuffer('weight', new ModelBuffer([w.length]));
       this.weight.data.set(w);
     }
@@ -94,6 +122,20 @@ export class CrossEntropyLoss extends Module {
 
   private weightData(): Float32Array | null {
     return (this.weight?.data as Float32Array | undefined) ?? null;
+  }
+
+  /**
+   * The kernel's reduction and what divides its result: OpenMMLab's mean is the kernel's sum over
+   * the positions' count (with avg_non_ignore, over the non-ignored ones plus float32's epsilon, as
+   * MMSeg's `weight_reduce_loss` divides by `avg_factor + eps`).
+   */
+  private reduced(c: CrossEntropyCall): { reduction: Reduction; divisor: number } {
+    if (this.reduction !== 'mean' || this.avgNonIgnore === null) return { reduction: this.reduction as Reduction, divisor: 1 };
+    const positions = c.shape.batch * c.shape.spatial;
+    if (!this.avgNonIgnore) return { reduction: 'sum', divisor: positions };
+    let kept = positions;
+    if (c.targets) for (let i = 0; i < c.targets.length; i++) if (c.targets[i] === this.ignoreIndex) kept--;
+    return { reduction: 'sum', divisor: kept + 2 ** -23 };
   }
 
   /** Checks the shapes and tells class indices from probabilities. */
@@ -127,8 +169,9 @@ export class CrossEntropyLoss extends Module {
     }
     const c = this.prepare(logits, target);
     const grad = this.grad.get(logits.data.length);
-    const loss = native.crossEntropyLoss(c.shape, this.reduction, logits.data, c.targets, c.probs, this.weightData(), scale * this.lossWeight, grad);
-    return { loss: loss * this.lossWeight, grad: { data: grad, shape: logits.shape } };
+    const { reduction, divisor } = this.reduced(c);
+    const loss = native.crossEntropyLoss(c.shape, reduction, logits.data, c.targets, c.probs, this.weightData(), (scale * this.lossWeight) / divisor, grad);
+    return { loss: (loss / divisor) * this.lossWeight, grad: { data: grad, shape: logits.shape } };
   }
 
   /**
@@ -141,8 +184,9 @@ export class CrossEntropyLoss extends Module {
     this.saved = c;
     if (this.reduction !== 'none') {
       const grad = this.grad.get(logits.data.length);
-      const loss = native.crossEntropyLoss(c.shape, this.reduction, logits.data, c.targets, c.probs, this.weightData(), 0, grad);
-      return { data: Float32Array.of(loss * this.lossWeight), shape: [] };
+      const { reduction, divisor } = this.reduced(c);
+      const loss = native.crossEntropyLoss(c.shape, reduction, logits.data, c.targets, c.probs, this.weightData(), 0, grad);
+      return { data: Float32Array.of((loss / divisor) * this.lossWeight), shape: [] };
     }
     const losses = this.losses.get(c.shape.batch * c.shape.spatial);
     native.crossEntropyLossNone(c.shape, logits.data, c.targets, c.probs, this.weightData(), losses);
@@ -158,7 +202,8 @@ export class CrossEntropyLoss extends Module {
     const want = this.reduction === 'none' ? c.shape.batch * c.shape.spatial : 1;
     if (dLoss.data.length !== want) throw new AnvilError(`CrossEntropyLoss: backward expected ${want} upstream gradient values (the forward output's shape), got ${dLoss.data.length}`);
     if (this.reduction !== 'none') {
-      native.crossEntropyLoss(c.shape, this.reduction, c.logits.data, c.targets, c.probs, this.weightData(), dLoss.data[0] * this.lossWeight, grad);
+      const { reduction, divisor } = this.reduced(c);
+      native.crossEntropyLoss(c.shape, reduction, c.logits.data, c.targets, c.probs, this.weightData(), (dLoss.data[0] * this.lossWeight) / divisor, grad);
     } else {
       let upstream = dLoss.data;
       if (this.lossWeight !== 1) upstream = upstream.map((v) => v * this.lossWeight);
