@@ -49,6 +49,7 @@ describe('model_wrapper_cfg', () => {
     expect(() => readModelWrapperCfg({ bucket_cap: 4 })).toThrow('model_wrapper_cfg.bucket_cap: unknown option (accepted: type, bucket_cap_mb, overlap_grad_reduce, broadcast_buffers, find_unused_parameters)');
     expect(() => readModelWrapperCfg({ bucket_cap_mb: 0 })).toThrow('model_wrapper_cfg.bucket_cap_mb must be a positive number of MiB, got 0');
     expect(() => readModelWrapperCfg({ broadcast_buffers: 'yes' })).toThrow('model_wrapper_cfg.broadcast_buffers must be True or False, got "yes"');
+    expect(() => readModelWrapperCfg({ overlap_grad_reduce: 1 })).toThrow('model_wrapper_cfg.overlap_grad_reduce must be True or False, got 1');
     expect(() => readModelWrapperCfg(undefined, 1)).toThrow('find_unused_parameters must be True or False, got 1');
   });
 

@@ -22,6 +22,16 @@ export interface GradSyncOptions {
   overlap?: boolean;
 }
 
+/** Checks the options (config keys in the messages) and fills MMDistributedDataParallel's defaults. */
+export function gradSyncOptions(options: GradSyncOptions): Required<GradSyncOptions> {
+  const { bucketCapMb = 25, overlap = true } = options;
+  if (typeof bucketCapMb !== 'number' || !(bucketCapMb > 0) || !Number.isFinite(bucketCapMb)) {
+    throw new AnvilError(`model_wrapper_cfg.bucket_cap_mb must be a positive number of MiB, got ${JSON.stringify(bucketCapMb)}`);
+  }
+  if (typeof overlap !== 'boolean') throw new AnvilError(`model_wrapper_cfg.overlap_grad_reduce must be True or False, got ${JSON.stringify(overlap)}`);
+  return { bucketCapMb, overlap };
+}
+
 /** DDP starts with a small bucket so the first all-reduce begins early (its `_DEFAULT_FIRST_BUCKET_BYTES`). */
 const FIRST_BUCKET_BYTES = 1024 * 1024;
 
@@ -34,6 +44,8 @@ interface CommBucket {
 
 interface Layout {
   readonly comms: CommBucket[];
+  /** Runs of float32 tensors outside every comm bucket (never marked): reduced after backward. */
+  readonly rest: CommBucket[];
   /** Per tensor id: its comm bucket, or -1 when reduced at the end. */
   readonly commOf: Int32Array;
   /** Per tensor id: how many gradReady calls make it final. */
@@ -69,13 +81,9 @@ export class GradSync {
     readonly group: Collective,
     options: GradSyncOptions = {},
   ) {
-    const cap = options.bucketCapMb ?? 25;
-    if (typeof cap !== 'number' || !(cap > 0)) throw new AnvilError(`model_wrapper_cfg.bucket_cap_mb must be a positive number, got ${JSON.stringify(cap)}`);
-    if (options.overlap !== undefined && typeof options.overlap !== 'boolean') {
-      throw new AnvilError(`model_wrapper_cfg.overlap_grad_reduce must be True or False, got ${JSON.stringify(options.overlap)}`);
-    }
-    this.capBytes = cap * 1024 * 1024;
-    this.overlap = options.overlap ?? true;
+    const { bucketCapMb, overlap } = gradSyncOptions(options);
+    this.capBytes = bucketCapMb * 1024 * 1024;
+    this.overlap = overlap;
     this.f32 = buckets.filter((b) => b.gradDtype === 'float32');
     this.base = [];
     let n = 0;
@@ -114,13 +122,12 @@ export class GradSync {
     this.stats.overlapped = this.next;
     while (this.next < layout.comms.length) this.launch(layout.comms[this.next++]);
     // Tensors outside the layout (never marked, or half-precision buckets): reduced now, after the started ones.
-    const rest = this.restRanges(layout);
     const half = this.buckets.filter((b) => b.gradDtype !== 'float32');
     this.drain();
-    for (const { bucket, lo, hi } of rest) this.group.allReduce(bucket.grads.subarray(bucket.offsets[lo], bucket.offsets[hi]) as Float32Array, 'mean');
+    for (const { bucket, lo, hi } of layout.rest) this.group.allReduce(bucket.grads.subarray(bucket.offsets[lo], bucket.offsets[hi]) as Float32Array, 'mean');
     for (const b of half) reduceBucket(b, this.group);
     agreeOnFlags(this.buckets, this.group);
-    this.stats.collectives = layout.comms.length + rest.length + half.length + 1;
+    this.stats.collectives = layout.comms.length + layout.rest.length + half.length + 1;
   }
 
   private mark(tensor: number): void {
@@ -172,8 +179,8 @@ export class GradSync {
   /** Rank 0's marks (count and order of the final one per tensor) become every rank's layout. */
   private learn(events: number[]): Layout {
     const t = this.tensors;
+    // Per tensor id: its count of marks, then the position of its last one (-1: never marked).
     const info = new Float64Array(2 * t).fill(-1, t);
-    for (let k = 0; k < t; k++) info[k] = 0;
     events.forEach((id, at) => {
       info[id] += 1;
       info[t + id] = at;
@@ -199,7 +206,7 @@ export class GradSync {
       if (grown !== cur) comms.push((cur = grown));
       for (let j = grown.lo; j < grown.hi; j++) commOf[this.base[k] + j] = comms.length - 1;
     }
-    return { comms, commOf, marks: Int32Array.from({ length: t }, (_, id) => info[id]) };
+    return { comms, rest: this.restRanges(commOf), commOf, marks: Int32Array.from({ length: t }, (_, id) => info[id]) };
   }
 
   private bucketOf(id: number): number {
@@ -209,11 +216,11 @@ export class GradSync {
   }
 
   /** Runs of consecutive float32 tensors outside every comm bucket. */
-  private restRanges(layout: Layout): CommBucket[] {
+  private restRanges(commOf: Int32Array): CommBucket[] {
     const out: CommBucket[] = [];
     this.f32.forEach((bucket, k) => {
       for (let i = 0; i < bucket.size; i++) {
-        if (layout.commOf[this.base[k] + i] >= 0) continue;
+        if (commOf[this.base[k] + i] >= 0) continue;
         const last = out[out.length - 1];
         if (last && last.bucket === bucket && last.hi === i) last.hi = i + 1;
         else out.push({ bucket, lo: i, hi: i + 1 });

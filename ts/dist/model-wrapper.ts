@@ -3,7 +3,7 @@
 // optimizer wrappers' gradient sync and the runner's per-iteration buffer broadcast.
 
 import { AnvilError } from '../errors';
-import type { GradSyncOptions } from './grad-sync';
+import { gradSyncOptions, type GradSyncOptions } from './grad-sync';
 
 export interface DataParallelCfg {
   gradSync: GradSyncOptions;
@@ -32,15 +32,10 @@ export function readModelWrapperCfg(raw: unknown, findUnused?: unknown): DataPar
   if (type !== 'MMDistributedDataParallel') {
     throw new AnvilError(`${where}.type: Anvil's data parallelism is MMDistributedDataParallel, got ${JSON.stringify(type)}`);
   }
-  for (const k of ['overlap_grad_reduce', 'broadcast_buffers', 'find_unused_parameters']) {
+  for (const k of ['broadcast_buffers', 'find_unused_parameters']) {
     if (cfg[k] !== undefined && typeof cfg[k] !== 'boolean') throw new AnvilError(`${where}.${k} must be True or False, got ${JSON.stringify(cfg[k])}`);
   }
-  const cap = cfg.bucket_cap_mb;
-  if (cap !== undefined && (typeof cap !== 'number' || !(cap > 0) || !Number.isFinite(cap))) {
-    throw new AnvilError(`${where}.bucket_cap_mb must be a positive number of MiB, got ${JSON.stringify(cap)}`);
-  }
-  return {
-    gradSync: { bucketCapMb: cap as number | undefined, overlap: cfg.overlap_grad_reduce as boolean | undefined },
-    broadcastBuffers: (cfg.broadcast_buffers as boolean | undefined) ?? false,
-  };
+  const gradSync = { bucketCapMb: cfg.bucket_cap_mb as number | undefined, overlap: cfg.overlap_grad_reduce as boolean | undefined };
+  gradSyncOptions(gradSync);
+  return { gradSync, broadcastBuffers: (cfg.broadcast_buffers as boolean | undefined) ?? false };
 }
