@@ -219,7 +219,7 @@ export function resumeCheckpoint(runner: Runner, file: string): LoadReport {
   } else if (runner.paramSchedulers.length > 0) {
     runner.logger.warn(`checkpoint ${file} holds no param_schedulers; the schedulers start over`);
   }
-  const rng = rankRngState(meta);
+  const rng = rankRngState(meta, runner.diffRankSeed);
   if (rng) globalRng().setState(rng);
   if (meta.dataloader && runner.trainDataloader) runner.trainDataloader.loadStateDict(meta.dataloader as Parameters<NonNullable<Runner['trainDataloader']>['loadStateDict']>[0]);
   runner.logger.info(`resumed epoch: ${runner.epoch}, iter: ${runner.iter}`);
@@ -227,10 +227,10 @@ export function resumeCheckpoint(runner: Runner, file: string): LoadReport {
 }
 
 /** This rank's generator state in a checkpoint: its own with diff_rank_seed (same world size), else rank 0's. */
-function rankRngState(meta: Record<string, unknown>): number[] | null {
+function rankRngState(meta: Record<string, unknown>, diffRankSeed: boolean): number[] | null {
   const group = getDist();
   const perRank = meta.rank_rng;
-  if (group && Array.isArray(perRank) && perRank.length === group.worldSize) return perRank[group.rank] as number[];
+  if (diffRankSeed && group && Array.isArray(perRank) && perRank.length === group.worldSize) return perRank[group.rank] as number[];
   return Array.isArray(meta.rng) ? (meta.rng as number[]) : null;
 }
 
