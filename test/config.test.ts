@@ -215,6 +215,11 @@ describe('--cfg-options', () => {
     expect(fromArgs).toEqual({ pipeline: [{ type: 'C', p: 1 }, { type: 'B', q: 2 }], lr: 0.2, scales: [[1, 2], [3, 4]] });
     expect(error(() => load(files, undefined, { 'pipeline.5': 1 })).message).toMatch(/cfg-options 'pipeline\.5': Index 5 exceeds the length of list/);
     expect(error(() => load(files, undefined, { 'lr.x': 1 })).message).toMatch(/cfg-options 'lr': lr=\{'x': 1\} in child config cannot inherit/);
+    // an indexed item merges like MMEngine's _merge_a_into_b(v, b[i]): only a dict into a dict or list
+    expect(error(() => load(files, undefined, { 'pipeline.0': 'X' })).message).toMatch(/cfg-options 'pipeline\.0': 'str' object has no attribute 'items'/);
+    const scalars = { 'a.py': 'mean = [1.5, 2.5]\n' };
+    expect(error(() => load(scalars, undefined, { 'mean.1': 0.5 })).message).toMatch(/cfg-options 'mean\.1': 'float' object has no attribute 'copy'/);
+    expect(error(() => load(scalars, undefined, { 'mean.0.x': 1 })).message).toMatch(/cfg-options 'mean\.0': 'float' object has no attribute 'copy'/);
   });
 });
 

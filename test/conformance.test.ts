@@ -39,6 +39,17 @@ describe('conformance cases', () => {
     expect(lines.at(-1)).toBe(`${total} passed, 0 failed, ${summary.unsupported} unsupported`);
   });
 
+  // More cases of every kind, recorded from the same reference versions by
+  // scripts/gen-extra-conformance-{numeric,engine}.py: options, error paths and edge values the
+  // shared cases leave out. Every one must be supported and pass.
+  it('passes every extra reference case in test/fixtures/conformance-extra', () => {
+    const extra = path.resolve(__dirname, 'fixtures/conformance-extra');
+    const files = fs.readdirSync(extra, { recursive: true }).filter((f) => String(f).endsWith('.json'));
+    const { summary, lines } = quiet(extra);
+    expect(lines.filter((l) => !l.startsWith('pass'))).toEqual([`${files.length} passed, 0 failed, 0 unsupported`]);
+    expect(summary.passed).toBe(files.length);
+  });
+
   // The kernel kinds again with the kernels on a GPU; reported as skipped without one.
   it.skipIf(native.cudaDeviceCount() === 0)('passes the kernel kinds on CUDA (--device cuda)', () => {
     const lines: string[] = [];

@@ -40,7 +40,7 @@ describe('getPriority', () => {
   it('refuses out-of-range ints, unknown names and other types', () => {
     expect(() => getPriority(101)).toThrow(new AnvilError('priority: priority must be between 0 and 100, got 101'));
     expect(() => getPriority(-1, 'custom_hooks[0].priority')).toThrow(/^custom_hooks\[0\]\.priority: priority must be between 0 and 100/);
-    expect(() => getPriority(2.5)).toThrow(AnvilError);
+    expect(() => getPriority(2.5)).toThrow(new AnvilError('priority: priority must be an integer or Priority enum value, got 2.5'));
     expect(() => getPriority('URGENT')).toThrow(/unknown priority 'URGENT' \(one of HIGHEST, VERY_HIGH, HIGH/);
     expect(() => getPriority(null)).toThrow(/must be an integer or a priority name, got null/);
   });

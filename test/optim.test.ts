@@ -156,6 +156,11 @@ describe('optimizers: errors', () => {
     expect(() => OPTIMIZERS.build({ type: 'AdamW', lr: 0.1, weightdecay: 0.1, params: p() }, 'optim_wrapper.optimizer')).toThrow(
       /^optim_wrapper\.optimizer \(AdamW\): AdamW: unexpected argument 'weightdecay'/,
     );
+    // torch's AdamW keeps decoupled_weight_decay=True in its groups but has no such argument.
+    for (const options of [{ decoupled_weight_decay: true }, { decoupledWeightDecay: false }]) {
+      expect(() => new AdamW(p(), options as Record<string, unknown>)).toThrow(/^AdamW: unexpected argument 'decoupled_weight_decay'/);
+    }
+    expect(new Adam(p(), { decoupledWeightDecay: true }).paramGroups[0].decoupled_weight_decay).toBe(true);
   });
 
   it('checks hyper-parameters with torch wording', () => {

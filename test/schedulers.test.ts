@@ -180,7 +180,7 @@ describe('param schedulers: errors', () => {
     expect(() => buildParamSchedulers({ type: 'StepLR', step_size: 2, by_epoch: false, convert_to_iter_based: true }, w, { maxIters: 4, maxEpochs: 2, epochLength: 2 })).toThrow(
       /Only epoch-based kwargs whose `by_epoch=True` can be converted/,
     );
-    expect(() => buildParamSchedulers({ type: 'CosineAnnealingLR', eta_min: 0, eta_min_ratio: 0.1 }, w, null)).toThrow(/either eta_min or eta_min_ratio/);
+    expect(() => buildParamSchedulers({ type: 'CosineAnnealingLR', eta_min: 0, eta_min_ratio: 0.1 }, w, null)).toThrow(/Either `eta_min` or `eta_min_ratio` should be specified/);
     expect(() => buildParamSchedulers({ type: 'OneCycleLR', eta_max: 0.1, total_steps: 3, by_epoch: false }, wrap(), null).forEach((s) => [1, 2, 3, 4].forEach(() => s.step()))).toThrow(
       /Tried to step 5 times\. The specified number of total steps is 3/,
     );

@@ -35,14 +35,12 @@ export function mergeInto(a: PyDict, b: PyDict | PyValue[], ctx: MergeContext, p
       if (out.length <= i) {
         throw new ConfigError(ctx.source === 'cfg-options' ? null : ctx.source, null, `${ctx.source === 'cfg-options' ? `cfg-options '${keyPath.join('.')}': ` : ''}Index ${i} exceeds the length of list ${repr(out)}`);
       }
+      // MMEngine recurses `_merge_a_into_b(v, b[i])` whatever v is: it copies b[i] (only a dict or
+      // a list can be copied) and then walks v.items(), so an indexed item only takes a dict.
       const cur = out[i];
-      if (!(v instanceof PyDict)) {
-        out[i] = v;
-      } else if (cur instanceof PyDict || Array.isArray(cur)) {
-        out[i] = mergeInto(v, cur, ctx, keyPath);
-      } else {
-        throw typeError(keyPath, v, cur, ctx);
-      }
+      if (!(cur instanceof PyDict) && !Array.isArray(cur)) throw listItemError(keyPath, `'${typeName(cur)}' object has no attribute 'copy'`, ctx);
+      if (!(v instanceof PyDict)) throw listItemError(keyPath, `'${typeName(v)}' object has no attribute 'items'`, ctx);
+      out[i] = mergeInto(v, cur, ctx, keyPath);
       continue;
     }
     if (Array.isArray(out)) {
@@ -64,6 +62,16 @@ export function mergeInto(a: PyDict, b: PyDict | PyValue[], ctx: MergeContext, p
     }
   }
   return out;
+}
+
+/** A list item indexed by an option but not merged into a dict or list, as MMEngine's AttributeError says. */
+function listItemError(keyPath: string[], what: string, ctx: MergeContext): ConfigError {
+  const options = ctx.source === 'cfg-options';
+  return new ConfigError(
+    options ? null : ctx.source,
+    null,
+    `${options ? `cfg-options '${keyPath.join('.')}': ` : ''}${what} (an indexed list item can only be merged with a dict of keys; set the whole list to replace it)`,
+  );
 }
 
 function popDelete(v: PyDict): boolean {

@@ -20,9 +20,9 @@ export type PriorityName = keyof typeof PRIORITY;
 /** A priority as an int; `where` names the config key for errors. */
 export function getPriority(value: unknown, where = 'priority'): number {
   if (typeof value === 'number') {
-    if (!Number.isInteger(value) || value < 0 || value > 100) {
-      throw new AnvilError(`${where}: priority must be between 0 and 100, got ${value}`);
-    }
+    // a float is not an int to MMEngine (TypeError), an int out of range a ValueError
+    if (!Number.isInteger(value)) throw new AnvilError(`${where}: priority must be an integer or Priority enum value, got ${value}`);
+    if (value < 0 || value > 100) throw new AnvilError(`${where}: priority must be between 0 and 100, got ${value}`);
     return value;
   }
   if (typeof value === 'string') {

@@ -1,6 +1,7 @@
 // torch.optim.Adam and AdamW on the native fused kernel (AdamW = decoupled weight decay).
 
 import { AnvilError } from '../errors';
+import { camelToSnake } from '../util/names';
 import type { BucketArrays, StepBucket } from '../native';
 import { flag, num, Optimizer, pair, type ParamGroup, type StepCalls, type ParamsInput } from './optimizer';
 
@@ -69,8 +70,15 @@ export class Adam extends Optimizer {
   }
 }
 
+/** AdamW's options: Adam's, less `decoupledWeightDecay` (always true; torch's AdamW has no such argument). */
+export type AdamWOptions = Omit<AdamOptions, 'decoupledWeightDecay'>;
+
 export class AdamW extends Adam {
-  constructor(params: ParamsInput, options: AdamOptions | Record<string, unknown> = {}) {
+  constructor(params: ParamsInput, options: AdamWOptions | Record<string, unknown> = {}) {
+    // torch's AdamW keeps decoupled_weight_decay=True in its groups but refuses it as an argument.
+    if (Object.keys(options).some((k) => camelToSnake(k) === 'decoupled_weight_decay')) {
+      throw new AnvilError("AdamW: unexpected argument 'decoupled_weight_decay' (AdamW always decouples weight decay; use Adam with decoupled_weight_decay=True to choose)");
+    }
     super(params, options, 'AdamW', { ...ADAM_DEFAULTS, weight_decay: 1e-2, decoupled_weight_decay: true });
   }
 }

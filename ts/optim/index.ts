@@ -25,7 +25,7 @@ export type { AdadeltaOptions } from './adadelta';
 export { Adagrad } from './adagrad';
 export type { AdagradOptions } from './adagrad';
 export { Adam, AdamW } from './adam';
-export type { AdamOptions } from './adam';
+export type { AdamOptions, AdamWOptions } from './adam';
 export { Adamax } from './adamax';
 export type { AdamaxOptions } from './adamax';
 export { AmpOptimWrapper } from './amp-optim-wrapper';

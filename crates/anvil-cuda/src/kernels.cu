@@ -32,6 +32,9 @@ __device__ __forceinline__ bool non_finite(float x) { return (__float_as_uint(x)
 __device__ __forceinline__ float lerp(float a, float b, float w, float one_minus_w) {
     return fabsf(w) < 0.5f ? a + w * (b - a) : b - (b - a) * one_minus_w;
 }
+// torch's coupled weight decay grad.add(param, alpha=wd), only when wd != 0 (as torch): without
+// decay an inf/NaN weight must not turn the gradient, and the state, into NaN.
+__device__ __forceinline__ float decayed(float g, float p, float wd) { return wd != 0.0f ? g + wd * p : g; }
 // torch's sign (0 for NaN) and NaN-propagating maximum.
 __device__ __forceinline__ float sign_of(float x) { return (float)(x > 0.0f) - (float)(x < 0.0f); }
 __device__ __forceinline__ float maximum(float a, float b) { return (a > b || isnan(a)) ? a : b; }
@@ -47,7 +50,7 @@ __device__ __forceinline__ float maximum(float a, float b) { return (a > b || is
 struct SgdOp {
     static __device__ __forceinline__ void apply(float& p, float g, float& buf, float&, float&, const Hyper& h, float4 s) {
         const float lr = h.v[0], momentum = h.v[1], dampening = h.v[2], wd = h.v[3];
-        float d = h.v[5] * g + wd * p;
+        float d = decayed(h.v[5] * g, p, wd);
         if (momentum != 0.0f) {
             const bool first = s.x != 0.0f;
             buf = (first ? 0.0f : momentum) * buf + (first ? 1.0f : 1.0f - dampening) * d;
@@ -61,7 +64,7 @@ struct SgdOp {
 struct AdamOp {
     static __device__ __forceinline__ void apply(float& p, float g, float& m, float& v, float& vmax, const Hyper& h, float4 s) {
         p = p * h.v[0];
-        g = h.v[6] * g + h.v[1] * p;
+        g = decayed(h.v[6] * g, p, h.v[1]);
         m = m + h.v[2] * (g - m);
         v = v * h.v[3] + h.v[4] * g * g;
         float vv = v;
@@ -74,7 +77,7 @@ struct AdamOp {
 // h: sign, wd, w, 1-w, beta2, eps. s.x: -lr / bc1.
 struct AdamaxOp {
     static __device__ __forceinline__ void apply(float& p, float g, float& m, float& u, float&, const Hyper& h, float4 s) {
-        g = h.v[0] * g + h.v[1] * p;
+        g = decayed(h.v[0] * g, p, h.v[1]);
         m = lerp(m, g, h.v[2], h.v[3]);
         u = maximum(u * h.v[4], fabsf(g) + h.v[5]);
         p = p + s.x * m / u;
@@ -85,7 +88,7 @@ struct AdamaxOp {
 struct NAdamOp {
     static __device__ __forceinline__ void apply(float& p, float g, float& m, float& v, float&, const Hyper& h, float4 s) {
         p = p * h.v[1];
-        g = h.v[0] * g + h.v[2] * p;
+        g = decayed(h.v[0] * g, p, h.v[2]);
         m = lerp(m, g, h.v[3], h.v[4]);
         v = v * h.v[5] + h.v[6] * g * g;
         const float denom = sqrtf(v / s.x) + h.v[7];
@@ -98,7 +101,7 @@ struct NAdamOp {
 struct RAdamOp {
     static __device__ __forceinline__ void apply(float& p, float g, float& m, float& v, float&, const Hyper& h, float4 s) {
         p = p * h.v[1];
-        g = h.v[0] * g + h.v[2] * p;
+        g = decayed(h.v[0] * g, p, h.v[2]);
         m = lerp(m, g, h.v[3], h.v[4]);
         v = v * h.v[5] + h.v[6] * g * g;
         if (s.w != 0.0f) {
@@ -113,7 +116,7 @@ struct RAdamOp {
 // h: sign, wd, eps. s.x: -clr.
 struct AdagradOp {
     static __device__ __forceinline__ void apply(float& p, float g, float& sum, float&, float&, const Hyper& h, float4 s) {
-        g = h.v[0] * g + h.v[1] * p;
+        g = decayed(h.v[0] * g, p, h.v[1]);
         sum = sum + g * g;
         p = p + s.x * g / (sqrtf(sum) + h.v[2]);
     }
@@ -124,7 +127,7 @@ struct AdagradOp {
 struct RmsPropOp {
     static __device__ __forceinline__ void apply(float& p, float g, float& sq, float& b, float& c, const Hyper& h, float4) {
         const bool has_momentum = h.v[7] != 0.0f, centered = h.v[8] != 0.0f;
-        g = h.v[0] * g + h.v[1] * p;
+        g = decayed(h.v[0] * g, p, h.v[1]);
         sq = sq * h.v[5] + h.v[6] * g * g;
         float avg;
         if (centered) {
@@ -146,7 +149,7 @@ struct RmsPropOp {
 // h: sign, wd, eps, -lr, rho, 1-rho.
 struct AdadeltaOp {
     static __device__ __forceinline__ void apply(float& p, float g, float& sq, float& acc, float&, const Hyper& h, float4) {
-        g = h.v[0] * g + h.v[1] * p;
+        g = decayed(h.v[0] * g, p, h.v[1]);
         sq = sq * h.v[4] + h.v[5] * g * g;
         const float std_ = sqrtf(sq + h.v[2]);
         const float delta = sqrtf(acc + h.v[2]) / std_ * g;
@@ -158,7 +161,7 @@ struct AdadeltaOp {
 // h: sign, wd. s: decay, -eta, mu.
 struct AsgdOp {
     static __device__ __forceinline__ void apply(float& p, float g, float& ax, float&, float&, const Hyper& h, float4 s) {
-        g = h.v[0] * g + h.v[1] * p;
+        g = decayed(h.v[0] * g, p, h.v[1]);
         p = p * s.x;
         p = p + s.y * g;
         ax = s.z != 1.0f ? ax + (p - ax) * s.z : p;

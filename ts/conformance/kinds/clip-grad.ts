@@ -1,7 +1,10 @@
-// The `clip_grad` case kind: gradients as float32 arrays through clipGradNorm / clipGradValue,
-// reporting the total norm (null for value clipping) and the clipped gradients.
+// The `clip_grad` case kind: the case's gradients on Parameters (a null one has none, as torch's
+// `grad is None`) clipped through the clip_grad dict as MMEngine's OptimWrapper reads it, so every
+// argument of clip_grad_norm_ / clip_grad_value_ (error_if_nonfinite, foreach) is honoured.
+// Reports the total norm (null for value clipping) and the clipped gradients.
 
-import { clipGradNorm, clipGradValue, type NormType } from '../../optim/clip-grad';
+import { parseClipGrad } from '../../optim/clip-grad-config';
+import { Parameter } from '../../store/parameter';
 import type { ConformanceCase } from '../support';
 
 interface TensorJson {
@@ -11,19 +14,18 @@ interface TensorJson {
 
 const NON_FINITE: Record<string, number> = { inf: Infinity, '-inf': -Infinity, nan: NaN };
 
-function floats(data: ReadonlyArray<number | string>): Float32Array {
-  return Float32Array.from(data, (x) => (typeof x === 'string' ? (NON_FINITE[x] ?? Number(x)) : x));
+function floats(data: ReadonlyArray<number | string>): number[] {
+  return data.map((x) => (typeof x === 'string' ? (NON_FINITE[x] ?? Number(x)) : x));
 }
 
-export function runClipGradCase(c: ConformanceCase, ctx: { device: string } = { device: 'cpu' }): { total_norm: number | null; grads: TensorJson[] } {
-  const input = c.input as { grads: TensorJson[]; clip_grad: Record<string, unknown> };
-  const grads = input.grads.map((t) => floats(t.data));
-  const cfg = input.clip_grad;
-  let total: number | null = null;
-  if (cfg.type === 'value') {
-    clipGradValue(grads, cfg.clip_value as number, { device: ctx.device });
-  } else {
-    total = clipGradNorm(grads, cfg.max_norm as number, (cfg.norm_type ?? 2) as NormType, { device: ctx.device });
-  }
-  return { total_norm: total, grads: input.grads.map((t, i) => ({ shape: [...t.shape], data: Array.from(grads[i]) })) };
+export function runClipGradCase(c: ConformanceCase, ctx: { device: string } = { device: 'cpu' }): { total_norm: number | null; grads: Array<TensorJson | null> } {
+  const input = c.input as { grads: Array<TensorJson | null>; clip_grad: Record<string, unknown> };
+  const clipper = parseClipGrad(input.clip_grad, 'clip_grad');
+  const params = input.grads.map((t) => {
+    const p = new Parameter(t ? t.shape : [0]);
+    p.setGrad(t ? floats(t.data) : null);
+    return p;
+  });
+  const total = clipper.clip(params, ctx.device);
+  return { total_norm: total, grads: input.grads.map((t, i) => (t ? { shape: [...t.shape], data: Array.from(params[i].grad) } : null)) };
 }

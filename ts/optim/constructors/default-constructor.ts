@@ -38,7 +38,7 @@ export class DefaultOptimWrapperConstructor implements OptimWrapperConstructor {
       throw new AnvilError("optim_wrapper.optimizer: expected a dict such as dict(type='AdamW', lr=1e-3)");
     }
     const paramwise = options.paramwiseCfg ?? {};
-    if (!isDict(paramwise)) throw new AnvilError(`optim_wrapper.paramwise_cfg: expected None or a dict, got ${describe(paramwise)}`);
+    if (!isDict(paramwise)) throw new AnvilError(`optim_wrapper.paramwise_cfg: paramwise_cfg should be None or a dict, but got ${describe(paramwise)}`);
     this.optimWrapperCfg = wrapperCfg;
     this.optimizerCfg = optimizer;
     this.paramwiseCfg = paramwise;
@@ -52,7 +52,7 @@ export class DefaultOptimWrapperConstructor implements OptimWrapperConstructor {
     const pw = this.paramwiseCfg;
     if (Object.hasOwn(pw, 'custom_keys')) {
       const keys = pw.custom_keys;
-      if (!isDict(keys)) throw new AnvilError(`optim_wrapper.paramwise_cfg.custom_keys: expected a dict, got ${describe(keys)}`);
+      if (!isDict(keys)) throw new AnvilError(`optim_wrapper.paramwise_cfg.custom_keys: If specified, custom_keys must be a dict, but got ${describe(keys)}`);
       for (const [key, entry] of Object.entries(keys)) {
         if (!isDict(entry)) throw new AnvilError(`optim_wrapper.paramwise_cfg.custom_keys.${key}: expected a dict such as dict(lr_mult=0.1), got ${describe(entry)}`);
         if (this.baseWd === null && Object.hasOwn(entry, 'decay_mult')) {

@@ -11,7 +11,7 @@ function floorOf(who: string, etaMin: number | null | undefined, ratio: number |
   const hasMin = etaMin !== undefined && etaMin !== null;
   const hasRatio = ratio !== undefined && ratio !== null;
   if (!hasMin && !hasRatio && defaultZero) return () => 0;
-  if (hasMin === hasRatio) throw new AnvilError(`${who}: either eta_min or eta_min_ratio should be specified (exactly one)`);
+  if (hasMin === hasRatio) throw new AnvilError(`${who}: Either \`eta_min\` or \`eta_min_ratio\` should be specified (exactly one of them)`);
   return hasMin ? () => etaMin : (base) => base * ratio!;
 }
 

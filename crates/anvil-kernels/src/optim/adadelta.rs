@@ -30,7 +30,7 @@ impl ElementKernel for Adadelta {
         let (wd, eps, neg_lr) = (self.weight_decay as f32, self.eps as f32, -self.lr as f32);
         let (rho, w) = (self.rho as f32, (1.0 - self.rho) as f32);
         for (((p, g), sq), acc) in params.iter_mut().zip(grads.values()).zip(sq.iter_mut()).zip(acc.iter_mut()) {
-            let g = sign * g + wd * *p;
+            let g = super::math::decayed(sign * g, *p, wd);
             *sq = *sq * rho + w * g * g;
             let std = (*sq + eps).sqrt();
             let delta = (*acc + eps).sqrt() / std * g;

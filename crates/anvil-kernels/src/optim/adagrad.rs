@@ -32,7 +32,7 @@ impl ElementKernel for Adagrad {
         let sign = if self.maximize { -1.0f32 } else { 1.0 };
         let (wd, eps) = (self.weight_decay as f32, self.eps as f32);
         for ((p, g), sum) in params.iter_mut().zip(grads.values()).zip(sum.iter_mut()) {
-            let g = sign * g + wd * *p;
+            let g = super::math::decayed(sign * g, *p, wd);
             *sum += g * g;
             *p += neg_clr * g / (sum.sqrt() + eps);
         }

@@ -58,7 +58,7 @@ impl ElementKernel for Adam {
 
         let moment = |p: &mut f32, g: f32, m: &mut f32, v: &mut f32| -> f32 {
             *p *= decay;
-            let g = sign * g + coupled_wd * *p;
+            let g = super::math::decayed(sign * g, *p, coupled_wd);
             *m += one_minus_beta1 * (g - *m);
             *v = *v * beta2 + one_minus_beta2 * g * g;
             *v
@@ -155,6 +155,16 @@ mod tests {
         let mut p = [0.0f32];
         run(Adam { maximize: true, ..ADAM }, &mut p, &[1.0], 1);
         assert!((p[0] - 0.1).abs() < 1e-6, "{p:?}");
+    }
+
+    #[test]
+    fn without_weight_decay_a_nan_weight_leaves_the_moments_alone() {
+        // torch adds `wd * p` only when wd != 0: after an inf gradient makes p NaN, v stays inf
+        // (0 * NaN would have made the gradient, and so v, NaN).
+        let mut p = [1.0f32];
+        let st = run(ADAM, &mut p, &[f32::INFINITY], 2);
+        assert!(p[0].is_nan(), "{p:?}");
+        assert_eq!(st[1][0], f32::INFINITY, "{st:?}");
     }
 
     #[test]

@@ -36,7 +36,7 @@ impl ElementKernel for Adamax {
         let (w, one_minus_w) = ((1.0 - self.beta1) as f32, self.beta1 as f32);
         let (beta2, eps) = (self.beta2 as f32, self.eps as f32);
         for (((p, g), m), u) in params.iter_mut().zip(grads.values()).zip(m.iter_mut()).zip(u.iter_mut()) {
-            let g = sign * g + wd * *p;
+            let g = super::math::decayed(sign * g, *p, wd);
             *m = lerp(*m, g, w, one_minus_w);
             *u = maximum(*u * beta2, g.abs() + eps);
             *p += neg_clr * *m / *u;

@@ -57,7 +57,7 @@ impl ElementKernel for Asgd {
         let wd = self.weight_decay as f32;
         let AsgdScalars { decay, neg_eta, mu } = *s;
         let descend = |p: &mut f32, g: f32| {
-            let g = sign * g + wd * *p;
+            let g = super::math::decayed(sign * g, *p, wd);
             *p *= decay;
             *p += neg_eta * g;
         };

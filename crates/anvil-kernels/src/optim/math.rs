@@ -12,6 +12,17 @@ pub fn lerp(a: f32, b: f32, w: f32, one_minus_w: f32) -> f32 {
     }
 }
 
+/// torch's coupled weight decay `grad.add(param, alpha=wd)`, done only when `wd != 0` as torch
+/// does: without decay an inf/NaN parameter must not turn the gradient (and the state) into NaN.
+#[inline(always)]
+pub fn decayed(g: f32, p: f32, wd: f32) -> f32 {
+    if wd != 0.0 {
+        g + wd * p
+    } else {
+        g
+    }
+}
+
 /// torch's `sign`: -1, 0 or 1, and 0 for NaN.
 #[inline(always)]
 pub fn sign(x: f32) -> f32 {

@@ -69,7 +69,7 @@ impl ElementKernel for NAdam {
         let NAdamScalars { bias_correction2, grad_coef, avg_coef } = *s;
         for (((p, g), m), v) in params.iter_mut().zip(grads.values()).zip(m.iter_mut()).zip(v.iter_mut()) {
             *p *= decay;
-            let g = sign * g + wd * *p;
+            let g = super::math::decayed(sign * g, *p, wd);
             *m = lerp(*m, g, w, one_minus_w);
             *v = *v * beta2 + one_minus_beta2 * g * g;
             let denom = (*v / bias_correction2).sqrt() + eps;

@@ -60,7 +60,7 @@ impl ElementKernel for RAdam {
         let RAdamScalars { bias_correction1, bias_correction2_sqrt, rect } = *s;
         let moments = |p: &mut f32, g: f32, m: &mut f32, v: &mut f32| {
             *p *= decay;
-            let g = sign * g + wd * *p;
+            let g = super::math::decayed(sign * g, *p, wd);
             *m = lerp(*m, g, w, one_minus_w);
             *v = *v * beta2 + one_minus_beta2 * g * g;
         };

@@ -33,7 +33,7 @@ impl ElementKernel for RmsProp {
         let (wd, eps, neg_lr, momentum) = (self.weight_decay as f32, self.eps as f32, -self.lr as f32, self.momentum as f32);
         let (alpha, w) = (self.alpha as f32, (1.0 - self.alpha) as f32);
         let square = |p: &f32, g: f32, sq: &mut f32| -> f32 {
-            let g = sign * g + wd * *p;
+            let g = super::math::decayed(sign * g, *p, wd);
             *sq = *sq * alpha + w * g * g;
             g
         };

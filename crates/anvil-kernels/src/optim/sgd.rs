@@ -34,7 +34,7 @@ impl ElementKernel for Sgd {
         match states {
             [] => {
                 for (p, g) in params.iter_mut().zip(grads.values()) {
-                    let d = sign * g + wd * *p;
+                    let d = super::math::decayed(sign * g, *p, wd);
                     *p -= lr * d;
                 }
             }
@@ -42,7 +42,7 @@ impl ElementKernel for Sgd {
                 let keep = if first { 0.0 } else { momentum };
                 let take = if first { 1.0 } else { 1.0 - dampening };
                 for ((p, g), b) in params.iter_mut().zip(grads.values()).zip(buf.iter_mut()) {
-                    let d = sign * g + wd * *p;
+                    let d = super::math::decayed(sign * g, *p, wd);
                     *b = keep * *b + take * d;
                     let d = if nesterov { d + momentum * *b } else { *b };
                     *p -= lr * d;
