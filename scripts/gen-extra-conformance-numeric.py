@@ -278,6 +278,14 @@ def clip_cases():
         clip_case(name, {'max_norm': 0.7, 'norm_type': norm}, grads(name, [[3], [2, 3]]))
     clip_case('norm2-negative-max-norm', {'max_norm': -1.0, 'norm_type': 2}, grads('norm2-negative-max-norm', [[3], [2, 2]]))
     clip_case('norm0.5-zero-grads', {'max_norm': 1.0, 'norm_type': 0.5}, [torch.zeros(3), torch.zeros(2, 2)])
+    # float32's range: torch reduces in float32, so sums and norms beyond it are inf, below it 0.
+    clip_case('norm2-overflow-in-tensor', {'max_norm': 1.0, 'norm_type': 2}, [torch.full((32,), 1e19), torch.ones(3)])
+    clip_case('norm2-overflow-across-tensors', {'max_norm': 1.0, 'norm_type': 2}, [torch.full((1,), 1.5e19), torch.full((1,), 1.5e19)])
+    clip_case('norm2-near-overflow', {'max_norm': 1.0, 'norm_type': 2}, [torch.full((3,), 1e19), torch.full((2,), 1e-3)])
+    clip_case('norm3-overflow-per-element', {'max_norm': 1.0, 'norm_type': 3}, [torch.full((3,), 1e13)])
+    clip_case('norm3-underflow-per-element', {'max_norm': 1.0, 'norm_type': 3}, [torch.full((3,), 1e-30), torch.full((2,), 1e-40)])
+    clip_case('norm1-overflow', {'max_norm': 1.0, 'norm_type': 1}, [torch.full((2,), 2e38)])
+    clip_case('norm2-tiny-values', {'max_norm': 1.0, 'norm_type': 2}, [torch.full((1000,), 1e-20), torch.full((2,), 1e-23)])
     gs = grads('value-nan-inf', [[4], [2, 2]])
     gs[0][1] = math.nan
     gs[1][1, 0] = -math.inf

@@ -141,10 +141,11 @@ impl ReadTile for GeneralPowerSum {
     #[inline(always)]
     fn tile(&mut self, x: &[f32]) {
         let (s, p) = (self.s, self.p);
+        // Each |x|^p lands in f32's range, as torch's float32 pow leaves it.
         self.sum += if p.fract() == 0.0 && p.abs() <= 64.0 {
-            x.iter().map(|&v| f64::from((v * s).abs()).powi(p as i32)).sum::<f64>()
+            x.iter().map(|&v| in_f32(f64::from((v * s).abs()).powi(p as i32))).sum::<f64>()
         } else {
-            x.iter().map(|&v| f64::from((v * s).abs()).powf(p)).sum::<f64>()
+            x.iter().map(|&v| in_f32(f64::from((v * s).abs()).powf(p))).sum::<f64>()
         };
     }
 }
@@ -229,6 +230,12 @@ multiversion! {
     fn chunk_partial(c: GradSlice<'_>, norm: Norm, s: f32, check: bool) -> (f64, bool) => chunk_partial_inline
 }
 
+/// `x` rounded to f32 and back: beyond f32's range it is inf, below it 0.
+#[inline(always)]
+fn in_f32(x: f64) -> f64 {
+    f64::from(x as f32)
+}
+
 /// NaN-propagating max / min, as torch's reductions.
 fn nan_max(a: f64, b: f64) -> f64 {
     if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) }
@@ -264,11 +271,15 @@ fn combine(lists: &[GradList<'_>], norm: Norm, norm_type: f64, value_scale: f32,
         Norm::NegInf => nan_min(a, b),
         _ => a + b,
     };
+    // torch reduces in float32: a tensor's Σ|x|^p, its norm, and each norm^p of the norm of the
+    // norms land in f32's range (inf beyond it, 0 below), which these f64 sums would otherwise hide.
     let across = |total: f64, part: f64| match norm {
         Norm::Inf => nan_max(total, part),
         Norm::NegInf => nan_min(total, part),
         Norm::Zero => total + f64::from(u8::from(part != 0.0)),
-        _ => total + part,
+        Norm::One => total + in_f32(part),
+        Norm::Two => total + in_f32(in_f32(in_f32(part).sqrt()).powi(2)),
+        Norm::P(p) => total + in_f32(in_f32(in_f32(part).powf(1.0 / p)).powf(p)),
     };
     let mut total = if norm == Norm::NegInf { f64::INFINITY } else { 0.0 };
     let mut found = false;
@@ -299,8 +310,8 @@ fn combine(lists: &[GradList<'_>], norm: Norm, norm_type: f64, value_scale: f32,
         return Ok((0.0, found));
     }
     let total = match norm {
-        Norm::Two => total.sqrt(),
-        Norm::P(p) => total.powf(1.0 / p),
+        Norm::Two => in_f32(total).sqrt(),
+        Norm::P(p) => in_f32(total).powf(1.0 / p),
         _ => total,
     };
     Ok((total as f32, found))
