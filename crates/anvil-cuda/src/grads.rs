@@ -65,9 +65,12 @@ fn same_device(lists: &[GradSet<'_>]) -> Result<(), CudaError> {
 pub fn total_norm_and_check(lists: &mut [GradSet<'_>], norm_type: f64, value_scale: f32) -> Result<(f32, bool), CudaError> {
     let mode = mode(norm_type);
     let (total, found_inf) = reduce(lists, mode, norm_type, value_scale)?;
+    // torch sums in float32: beyond its range the sum is inf (the CPU kernels' rule; each |x|^p
+    // and each thread's partial are float32 on the device already).
+    let in_f32 = |x: f64| f64::from(x as f32);
     let norm = match mode {
-        Mode::Two => total.sqrt(),
-        Mode::Power => total.powf(1.0 / norm_type),
+        Mode::Two => in_f32(total).sqrt(),
+        Mode::Power => in_f32(total).powf(1.0 / norm_type),
         _ => total,
     };
     Ok((norm as f32, found_inf))
