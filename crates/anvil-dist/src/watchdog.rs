@@ -213,7 +213,10 @@ fn keepalive(stream: &TcpStream) {
 /// The default handler: Anvil's error on stderr, then the process ends at once.
 pub fn exit_handler() -> FailureHandler {
     Arc::new(|msg: &str| {
-        eprintln!("anvil: distributed training failed: {msg}");
+        // One write: `eprintln!` writes its pieces separately, and mpirun's own report, forwarded
+        // on the same stream, can land between them.
+        let line = format!("anvil: distributed training failed: {msg}\n");
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
         // SAFETY: ends the process without running exit handlers, which could wait on the dead peer.
         unsafe { libc::_exit(EXIT_STATUS) }
     })
