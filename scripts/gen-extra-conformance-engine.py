@@ -80,6 +80,18 @@ def error_of(e, substring=None):
     return {'error': msg, 'error_type': type(e).__name__}
 
 
+def reference(name, run, error):
+    """What the reference returns, or with `error` (a substring of its message, or True) its error."""
+    try:
+        expected = run()
+    except Exception as e:  # noqa: BLE001 - the reference's error is the expected result
+        if error is None:
+            raise
+        return error_of(e, error if error is not True else None)
+    assert error is None, f'{name}: the reference raised no error'
+    return expected
+
+
 def write(kind, name, source, inp, expected, tolerance=None):
     case = {'kind': kind, 'name': name, 'source': source, 'input': jsonable(inp), 'expected': jsonable(expected)}
     if tolerance is not None:
@@ -139,14 +151,7 @@ def run_schedulers(optimizer_cfg, scheduler_cfg, train):
 
 def sched(name, optimizer, param_scheduler, train, error=None):
     inp = {'optimizer': optimizer, 'param_scheduler': param_scheduler, 'train': train}
-    try:
-        expected = run_schedulers(optimizer, param_scheduler, train)
-    except Exception as e:  # noqa: BLE001 - the reference's error is the expected result
-        if error is None:
-            raise
-        expected = error_of(e, error if error is not True else None)
-    else:
-        assert error is None, f'{name}: the reference raised no error'
+    expected = reference(name, lambda: run_schedulers(optimizer, param_scheduler, train), error)
     write('scheduler', name, SCHED_SOURCE, inp, expected, SCHED_TOL if 'error' not in expected else None)
 
 
@@ -371,14 +376,7 @@ def oc(name, model, optim_wrapper, error=None, mmseg=False):
     constructor = optim_wrapper.get('constructor', 'DefaultOptimWrapperConstructor')
     note = ' (mmsegmentation 1.2.2 layer_decay_optimizer_constructor.py run unchanged)' if mmseg else ''
     source = f'mmengine.optim.build_optim_wrapper(model, optim_wrapper) -> {constructor}{note} ({VERSIONS})'
-    try:
-        expected = optim_run(model, optim_wrapper)
-    except Exception as e:  # noqa: BLE001
-        if error is None:
-            raise
-        expected = error_of(e, error if error is not True else None)
-    else:
-        assert error is None, f'{name}: the reference raised no error'
+    expected = reference(name, lambda: optim_run(model, optim_wrapper), error)
     write('optim_constructor', name, source, {'model': describe(model), 'optim_wrapper': optim_wrapper}, expected, {'rtol': 1e-12, 'atol': 0})
 
 
@@ -573,14 +571,7 @@ def hook_run(default_hooks, custom_hooks, index):
 
 
 def hook(name, default_hooks, custom_hooks, error=None):
-    try:
-        expected = hook_run(default_hooks, custom_hooks, COUNTS.get('hook_order', 0))
-    except Exception as e:  # noqa: BLE001
-        if error is None:
-            raise
-        expected = error_of(e, error if error is not True else None)
-    else:
-        assert error is None, f'{name}: the reference raised no error'
+    expected = reference(name, lambda: hook_run(default_hooks, custom_hooks, COUNTS.get('hook_order', 0)), error)
     write('hook_order', name, HOOK_SOURCE, {'default_hooks': default_hooks, 'custom_hooks': custom_hooks, 'train_cfg': TRAIN_CFG}, expected)
 
 
@@ -643,14 +634,7 @@ def config_run(files, entry, cfg_options):
 def config(name, files, entry, cfg_options=None, error=None):
     source = 'mmengine.config.Config.fromfile(root/entry)' + (' + cfg.merge_from_dict(cfg_options)' if cfg_options is not None else '')
     source += f'; cfg.to_dict() ({VERSIONS})'
-    try:
-        expected = config_run(files, entry, cfg_options)
-    except Exception as e:  # noqa: BLE001
-        if error is None:
-            raise
-        expected = error_of(e, error if error is not True else None)
-    else:
-        assert error is None, f'{name}: the reference raised no error'
+    expected = reference(name, lambda: config_run(files, entry, cfg_options), error)
     inp = {'files': files, 'entry': entry}
     if cfg_options is not None:
         inp['cfg_options'] = cfg_options
