@@ -5,10 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { Config } from '../config';
 import { AnvilError } from '../errors';
 import { checkImage, encodePng, type VisImage } from './image';
-import type { VisBackend } from './vis-backend';
+import { configText, type VisBackend } from './vis-backend';
 
 export type { VisBackend } from './vis-backend';
 
@@ -51,13 +50,8 @@ export class LocalVisBackend implements VisBackend {
    * config.json keeps what JSON can hold).
    */
   addConfig(cfg: Readonly<Record<string, unknown>>): void {
-    let text: string;
-    try {
-      text = Config.fromDict(cfg).format('py');
-    } catch (e) {
-      if (e instanceof AnvilError) return;
-      throw e;
-    }
+    const text = configText(cfg);
+    if (text === null) return;
     this.init();
     fs.writeFileSync(this.configSaveFile, text);
   }

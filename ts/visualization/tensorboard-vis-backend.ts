@@ -7,12 +7,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { Config } from '../config';
 import { AnvilError } from '../errors';
 import { checkImage, encodePng, type VisImage } from './image';
 import { fileVersionEvent, imageEvent, scalarEvent, textEvent } from './tensorboard-events';
 import { tfRecord } from './tfrecord';
-import type { VisBackend } from './vis-backend';
+import { configText, type VisBackend } from './vis-backend';
 
 export interface TensorboardVisBackendOptions {
   /** The folder for the event files; the visualizer sets `<run folder>/vis_data`. Required. */
@@ -40,13 +39,8 @@ export class TensorboardVisBackend implements VisBackend {
 
   /** Torch's SummaryWriter writes the config with `add_text('config', pretty_text)`; a config with no Python form is left out. */
   addConfig(cfg: Readonly<Record<string, unknown>>): void {
-    let text: string;
-    try {
-      text = Config.fromDict(cfg).format('py');
-    } catch (e) {
-      if (e instanceof AnvilError) return;
-      throw e;
-    }
+    const text = configText(cfg);
+    if (text === null) return;
     this.write(textEvent('config', text, 0, wallTime()));
   }
 

@@ -1,6 +1,18 @@
 // What a visualizer hands its backends: MMEngine's BaseVisBackend methods, camelCase.
 
+import { Config } from '../config';
+import { AnvilError } from '../errors';
 import type { VisImage } from './image';
+
+/** The config as Python text (what MMEngine's backends save), or null when it has no Python form. */
+export function configText(cfg: Readonly<Record<string, unknown>>): string | null {
+  try {
+    return Config.fromDict(cfg).format('py');
+  } catch (e) {
+    if (e instanceof AnvilError) return null;
+    throw e;
+  }
+}
 
 export interface VisBackend {
   addConfig(cfg: Readonly<Record<string, unknown>>): void;
